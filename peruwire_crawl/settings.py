@@ -1,0 +1,65 @@
+"""Settings for `scrapy crawl peru`: every default in one place.
+
+Override any of them for one run with ``-s NAME=value``; docs/operations.md explains each
+default and why it was chosen.
+"""
+
+BOT_NAME = "peruwire"
+SPIDER_MODULES = ["peruwire_crawl.spiders"]
+NEWSPIDER_MODULE = "peruwire_crawl.spiders"
+
+# --- peruwire's own settings ------------------------------------------------------------
+# SQLAlchemy URL of the database; the environment variable of the same name wins over
+# this default, and `-s PERUWIRE_DB_URL=...` wins over both.
+PERUWIRE_DB_URL = "sqlite:///peruwire.db"
+# Sources and their section pages (None = the sections.toml shipped in the package).
+PERUWIRE_SECTIONS_FILE = None
+# Answer every request from this fixtures directory (see fixtures/README.md); never touch
+# the network. A URL with no fixture gets a 404 and a warning naming it.
+PERUWIRE_REPLAY = None
+# Save every response of the crawl into this directory, in the fixture format.
+PERUWIRE_RECORD = None
+# Contact URL put in the User-Agent, so site owners can reach whoever runs the crawl.
+PERUWIRE_CONTACT_URL = "https://github.com/peruwire/peruwire"
+# Dates: human date lines carry no zone; the source's timezone (sections.toml) applies.
+# A published date earlier than this is impossible for the sites we crawl, and rejected.
+PERUWIRE_EARLIEST_DATE = "1990-01-01"
+# When two date signals disagree by more than this many hours the choice is logged.
+PERUWIRE_DATE_DISAGREEMENT_HOURS = 24
+# Same source + same title key within this many days under another URL = same article.
+PERUWIRE_DEDUP_TITLE_WINDOW_DAYS = 7
+
+# --- politeness -------------------------------------------------------------------------
+USER_AGENT = "peruwire/0.1 (+https://github.com/peruwire/peruwire)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
+
+# --- components -------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Next to the downloader, like HttpCacheMiddleware: every other middleware (retry,
+    # redirects, decompression) sees replayed responses exactly as it would live ones.
+    "peruwire_crawl.middlewares.ReplayMiddleware": 950,
+    "peruwire_crawl.middlewares.RecordMiddleware": 960,
+}
+
+ITEM_PIPELINES = {
+    "pipelines.normalize.NormalizePipeline": 300,
+    "pipelines.dedup.DedupPipeline": 400,
+}
+
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
