@@ -1,0 +1,308 @@
+"""An article page: the raw values the normalise pipeline turns into an ArticleItem."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+
+from parsel import Selector
+
+from peruwire_crawl.items import DateCandidate
+from peruwire_crawl.pages.document import Document, clean_text, element_text, first_match, guarded
+from peruwire_crawl.pages.sites import rules_for
+
+URL_DATE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
+BYLINE = re.compile(r"\b(by|por)\s+\S.*$", re.IGNORECASE)
+# A human date inside a longer line ("Publicado el 16 de marzo de 2023", "June 16, 2023 by …").
+_MONTH = r"[A-Za-zÁÉÍÓÚáéíóúñ]{3,10}\.?"
+HUMAN_DATE = re.compile(
+    rf"\b\d{{1,2}}\s+de\s+{_MONTH}\s+(?:de|del)\s+\d{{4}}"  # 16 de marzo de 2023
+    rf"|\b{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}"  # June 16, 2023
+    rf"|\b\d{{1,2}}\s+{_MONTH},?\s+\d{{4}}"  # 16 June 2023 / 16 junio, 2023
+    r"|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b"  # 16/06/2023
+    r"|\b\d{4}-\d{2}-\d{2}\b",
+    re.IGNORECASE,
+)
+# Links to the same article in another language, as WordPress sites write them by hand.
+TRANSLATION_TEXT = re.compile(
+    r"\b(lee|leer|léelo|read|ver|versión|version)\b.{0,20}\b(español|castellano|spanish|english|inglés)\b"
+    r"|\b(english|spanish|español|inglés)\s+(version|versión)\b",
+    re.IGNORECASE,
+)
+PHOTO_CREDIT = re.compile(r"^\(?\s*(photo|foto|image|imagen)s?\s*:", re.IGNORECASE)
+BODY_BLOCKS = "p, h2, h3, h4, li, blockquote"
+
+
+def _is_article_type(node: dict) -> bool:
+    types = node.get("@type")
+    types = types if isinstance(types, list) else [types]
+    return any(isinstance(t, str) and (t.endswith("Article") or t.endswith("Posting")) for t in types)
+
+
+class ArticlePage:
+    def __init__(self, html: str | bytes | None, url: str):
+        self.url = url
+        self.document = Document(html, url)
+        self.rules = rules_for(url)
+
+    @classmethod
+    def from_response(cls, response) -> "ArticlePage":
+        return cls(getattr(response, "text", None) or response.body, response.url)
+
+    # --- identity -------------------------------------------------------------------
+    @guarded()
+    def canonical_url(self) -> str | None:
+        return self.document.link_href("canonical") or self.document.absolute(self.document.og("og:url"))
+
+    @guarded()
+    def _title_and_source(self) -> tuple[str | None, str | None]:
+        heading = self._first_text("article_title", within_article=True) or self._first_text("article_title")
+        if heading:
+            return heading, "page"
+        fallback = self.document.og("og:title") or clean_text(self.document.selector.css("title::text").get())
+        return (fallback, "meta") if fallback else (None, None)
+
+    @property
+    def title(self) -> str | None:
+        return (self._title_and_source or (None, None))[0]
+
+    @property
+    def title_from(self) -> str | None:
+        """"page" when the title came from the headline element, "meta" from <title>/og:title."""
+        return (self._title_and_source or (None, None))[1]
+
+    @guarded()
+    def summary(self) -> str | None:
+        """The standfirst; a meta description only where the site rules allow it."""
+        standfirst = self._first_text("article_summary", within_article=True)
+        if standfirst or not self.rules[0].summary_from_meta:
+            return standfirst
+        return self.document.og("og:description") or self.document.meta_name("description")
+
+    # --- dates --------------------------------------------------------------------------
+    @guarded(list)
+    def date_candidates(self) -> list[DateCandidate]:
+        """Every published date the page offers, most reliable signal first."""
+        candidates = [DateCandidate("jsonld", value) for value in self._jsonld_values("datePublished")]
+        candidates += [DateCandidate("meta", v) for v in self._og_values("article:published_time")]
+        candidates += [DateCandidate("time", v) for v in self._time_values(published=True)]
+        dateline = self._dateline()
+        if dateline:
+            candidates.append(DateCandidate("dateline", dateline))
+        url_date = self._url_date()
+        if url_date:
+            candidates.append(DateCandidate("url", url_date))
+        return _unique(candidates)
+
+    @guarded(list)
+    def modified_candidates(self) -> list[DateCandidate]:
+        candidates = [DateCandidate("jsonld", value) for value in self._jsonld_values("dateModified")]
+        candidates += [DateCandidate("meta", v) for v in self._og_values("article:modified_time", "og:updated_time")]
+        candidates += [DateCandidate("time", v) for v in self._time_values(published=False)]
+        return _unique(candidates)
+
+    # --- people and language ------------------------------------------------------------
+    @guarded()
+    def byline(self) -> str | None:
+        """The byline as shown, from "by"/"por" on: "by Zoe Alexandra"."""
+        line = self._first_text("byline", within_article=True)
+        if not line:
+            return None
+        match = BYLINE.search(line)
+        return match.group(0) if match else line
+
+    @guarded(list)
+    def authors(self) -> list[str]:
+        """Author names the page states in markup: JSON-LD, <meta name=author>, hCard/rel=author."""
+        names = [name for node in self._article_nodes() for name in self._jsonld_author_names(node.get("author"))]
+        names.append(self.document.meta_name("author"))
+        for link in self._article_root().css(".author.vcard .fn, .vcard .fn, a[rel~=author]"):
+            names.append(element_text(link))
+        return _unique([name for name in names if name])
+
+    @guarded()
+    def html_lang(self) -> str | None:
+        return clean_text(self.document.selector.xpath("/html/@lang").get())
+
+    @guarded()
+    def declared_language(self) -> str | None:
+        """The language the page's metadata declares (JSON-LD inLanguage, og:locale).
+
+        Site-wide on WordPress, so it can contradict the text (a Spanish article on an
+        en-US site): a hint for the language step, not an answer.
+        """
+        for node in self._article_nodes() + self.document.jsonld_nodes:
+            if isinstance(node.get("inLanguage"), str):
+                return clean_text(node["inLanguage"])
+        return self.document.og("og:locale")
+
+    # --- content ------------------------------------------------------------------------
+    @guarded()
+    def body(self) -> str | None:
+        """Body paragraphs joined by blank lines; captions, cross-links and widgets left out."""
+        container = self._body_container()
+        if container is None:
+            return None
+        skipped = self._skipped_elements(container)
+        paragraphs = []
+        for block in container.css(BODY_BLOCKS):
+            if _inside(block.root, skipped) or _has_block_ancestor(block.root, container.root):
+                continue
+            text = element_text(block)
+            if text and not PHOTO_CREDIT.match(text) and not _is_translation_note(text):
+                paragraphs.append(text)
+        return "\n\n".join(paragraphs) or None
+
+    @guarded(list)
+    def translation_links(self) -> list[str]:
+        """URLs of this article in another language: hand-written cross-links, hreflang."""
+        urls = []
+        for link in self._article_root().css("a[href]"):
+            if _is_translation_note(element_text(link) or ""):
+                urls.append(self.document.absolute(link.attrib.get("href")))
+        for link in self.document.selector.css("link[rel~=alternate][hreflang][href]"):
+            if link.attrib.get("hreflang", "").lower() != "x-default":
+                urls.append(self.document.absolute(link.attrib.get("href")))
+        own = {self.url, self.canonical_url}
+        return _unique([url for url in urls if url and url not in own])
+
+    @property
+    def problems(self) -> list[str]:
+        return self.to_dict()["problems"]
+
+    def to_dict(self) -> dict:
+        fields = {
+            "url": self.url,
+            "canonical_url": self.canonical_url,
+            "title": self.title,
+            "title_from": self.title_from,
+            "summary": self.summary,
+            "date_candidates": [asdict(c) for c in self.date_candidates],
+            "modified_candidates": [asdict(c) for c in self.modified_candidates],
+            "byline": self.byline,
+            "authors": self.authors,
+            "html_lang": self.html_lang,
+            "declared_language": self.declared_language,
+            "body": self.body,
+            "translation_links": self.translation_links,
+        }
+        fields["problems"] = list(self.document.problems) + self._content_problems()
+        return fields
+
+    # --- helpers ------------------------------------------------------------------------
+    def _content_problems(self) -> list[str]:
+        if self.document.is_empty:
+            return ["the page is empty"]
+        problems = []
+        if not self.title:
+            problems.append("no title found")
+        if not self.date_candidates:
+            problems.append("no date found")
+        if not self.body:
+            problems.append("no body text found")
+        return problems
+
+    def _article_root(self) -> Selector:
+        """The element holding the article, so sidebars and related posts stay out."""
+        for rules in self.rules:
+            found = first_match(self.document.selector, rules.article_root, skip_noise=True)
+            if found:
+                return found[0]
+        return self.document.selector
+
+    def _first_text(self, field: str, within_article: bool = False) -> str | None:
+        scope = self._article_root() if within_article else self.document.selector
+        for rules in self.rules:
+            for node in first_match(scope, getattr(rules, field)):
+                text = element_text(node)
+                if text:
+                    return text
+        return None
+
+    def _article_nodes(self) -> list[dict]:
+        return [node for node in self.document.jsonld_nodes if _is_article_type(node)]
+
+    def _jsonld_values(self, key: str) -> list[str]:
+        """Values of ``key`` on Article nodes first, then on any other node (WebPage)."""
+        others = [node for node in self.document.jsonld_nodes if not _is_article_type(node)]
+        values = [node.get(key) for node in self._article_nodes() + others]
+        return [clean_text(v) for v in values if isinstance(v, str) and clean_text(v)]
+
+    def _jsonld_author_names(self, author) -> list[str]:
+        """Names from a JSON-LD author: a string, a Person, an @id reference, or a list."""
+        if isinstance(author, list):
+            return [name for one in author for name in self._jsonld_author_names(one)]
+        if isinstance(author, str):
+            return [author]
+        if not isinstance(author, dict):
+            return []
+        if not author.get("name") and author.get("@id"):
+            author = self.document.jsonld_by_id(author["@id"]) or {}
+        name = author.get("name")
+        return [clean_text(name)] if isinstance(name, str) and clean_text(name) else []
+
+    def _og_values(self, *names: str) -> list[str]:
+        return [clean_text(value) for prop, value in self.document.og_properties if prop in names and clean_text(value)]
+
+    def _time_values(self, published: bool) -> list[str]:
+        """<time datetime> inside the article: the published one, or the "updated" one."""
+        values = []
+        for node in self._article_root().css("time[datetime]"):
+            is_updated = "updated" in node.attrib.get("class", "") and "published" not in node.attrib.get("class", "")
+            if is_updated != published:
+                values.append(clean_text(node.attrib["datetime"]))
+        return [value for value in values if value][:1]
+
+    def _dateline(self) -> str | None:
+        line = self._first_text("dateline", within_article=True)
+        if not line:
+            return None
+        match = HUMAN_DATE.search(line)
+        if match:
+            return match.group(0)
+        return line if len(line) <= 40 else None  # a long line is not a date
+
+    def _url_date(self) -> str | None:
+        for url in (self.url, self.canonical_url):
+            match = URL_DATE.search(url or "")
+            if match:
+                return "-".join(match.groups())
+        return None
+
+    def _body_container(self) -> Selector | None:
+        root = self._article_root()
+        for rules in self.rules:
+            found = first_match(root, rules.body)
+            if found:
+                return found[0]
+        return None
+
+    def _skipped_elements(self, container: Selector) -> set:
+        return {node.root for rules in self.rules for css in rules.body_skip for node in container.css(css)}
+
+
+def _is_translation_note(text: str) -> bool:
+    return len(text) <= 60 and bool(TRANSLATION_TEXT.search(text))
+
+
+def _inside(element, skipped: set) -> bool:
+    return any(el in skipped for el in [element, *element.iterancestors()])
+
+
+def _has_block_ancestor(element, stop) -> bool:
+    """True for a <p> inside a <li>/<blockquote> already taken whole, so no text repeats."""
+    for ancestor in element.iterancestors():
+        if ancestor is stop:
+            return False
+        if isinstance(ancestor.tag, str) and ancestor.tag in ("p", "li", "blockquote", "h2", "h3", "h4"):
+            return True
+    return False
+
+
+def _unique(values: list) -> list:
+    seen, result = [], []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+            result.append(value)
+    return result

@@ -1,0 +1,225 @@
+"""A parsed HTML page that never raises: decoding, selectors, text, structured data.
+
+Page objects build on one ``Document``. Anything that goes wrong while reading the page
+(undecodable bytes, a broken JSON-LD block) becomes a sentence in ``problems`` instead of an
+exception, because one odd page must not stop an unattended crawl.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Iterable
+from urllib.parse import urljoin
+
+import lxml.etree
+from extruct.jsonld import JsonLdExtractor
+from extruct.opengraph import OpenGraphExtractor
+from parsel import Selector
+from w3lib.encoding import html_to_unicode
+
+# Elements whose text a reader never sees as content.
+HIDDEN_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select", "input"}
+HIDDEN_CLASSES = ("screen-reader-text", "sr-only", "visually-hidden")
+# Visible, but links to the article rather than words of it ("Continue reading", "Leer más").
+NOT_CONTENT_CLASSES = ("more-link",)
+# Inline elements join their text to the neighbours; every other element is a word break.
+INLINE_TAGS = {"a", "abbr", "b", "bdi", "cite", "code", "em", "i", "mark", "q", "s", "small",
+               "span", "strong", "sub", "sup", "u"}
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+
+# Containers whose links are navigation or promotion, not the page's own content.
+NOISE_XPATH = (
+    "ancestor-or-self::*[self::aside or self::nav or (self::footer and not(ancestor::article))"
+    " or contains(@class, 'widget') or contains(@class, 'sidebar') or contains(@class, 'related')"
+    " or contains(@class, 'most-read') or contains(@class, 'popular')]"
+)
+
+
+def decode_html(html: str | bytes | None) -> str:
+    """Text of the page; bytes are decoded from their BOM or <meta charset>, else UTF-8."""
+    if html is None:
+        return ""
+    if isinstance(html, bytes):
+        _, html = html_to_unicode(None, html)
+    # lxml refuses str input that declares an encoding, and stops at NUL characters.
+    html = html.lstrip("\ufeff").replace("\x00", "")
+    return _XML_DECLARATION.sub("", html, count=1)
+
+
+def clean_text(text: str | None) -> str | None:
+    """Collapse runs of whitespace (incl. no-break spaces); empty becomes None."""
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    return text or None
+
+
+def element_text(node: Selector | lxml.etree._Element) -> str | None:
+    """Visible text of an element: hidden and screen-reader-only parts left out."""
+    element = node.root if isinstance(node, Selector) else node
+    if not hasattr(element, "tag"):  # an attribute or text result, not an element
+        return clean_text(str(element))
+    parts: list[str] = []
+    walker = lxml.etree.iterwalk(element, events=("start", "end"))
+    for event, el in walker:
+        if event == "start":
+            if _is_left_out(el):
+                walker.skip_subtree()
+                continue
+            if not _is_inline(el):
+                parts.append(" ")
+            parts.append(el.text or "")
+        else:
+            if not _is_inline(el):
+                parts.append(" ")
+            if el is not element:
+                parts.append(el.tail or "")
+    return clean_text("".join(parts))
+
+
+def _is_left_out(el) -> bool:
+    if not isinstance(el.tag, str):  # comments and processing instructions
+        return True
+    classes = el.get("class") or ""
+    left_out = HIDDEN_CLASSES + NOT_CONTENT_CLASSES
+    return el.tag.lower() in HIDDEN_TAGS or any(name in classes for name in left_out)
+
+
+def _is_inline(el) -> bool:
+    return isinstance(el.tag, str) and el.tag.lower() in INLINE_TAGS
+
+
+def is_noise(node: Selector) -> bool:
+    """True for elements inside sidebars, menus, widgets and related-post blocks."""
+    return bool(node.xpath(NOISE_XPATH))
+
+
+def first_match(scope: Selector, selectors: Iterable[str], skip_noise: bool = False) -> list[Selector]:
+    """Elements of the first CSS selector (in order of trust) that finds any."""
+    for css in selectors:
+        found = [node for node in scope.css(css) if not (skip_noise and is_noise(node))]
+        if found:
+            return found
+    return []
+
+
+class Document:
+    """One HTML page: its selector, its JSON-LD nodes and its Open Graph properties."""
+
+    def __init__(self, html: str | bytes | None, url: str):
+        self.url = url
+        self.problems: list[str] = []
+        self.text = self._decode(html)
+        self.selector = self._parse(self.text)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.text.strip()
+
+    def _decode(self, html) -> str:
+        try:
+            return decode_html(html)
+        except Exception as error:  # why: unknown encodings must not stop the crawl
+            self.problems.append(f"could not decode the page: {error}")
+            return ""
+
+    def _parse(self, text: str) -> Selector:
+        try:
+            selector = Selector(text=text or "<html></html>", base_url=self.url)
+            if not hasattr(selector.root, "tag"):
+                raise ValueError("no HTML element")
+            return selector
+        except Exception as error:
+            self.problems.append(f"could not parse the HTML: {error}")
+            return Selector(text="<html></html>", base_url=self.url)
+
+    def absolute(self, href: str | None) -> str | None:
+        href = (href or "").strip()
+        if not href or href.startswith(("javascript:", "mailto:", "#")):
+            return None
+        return urljoin(self.url, href)
+
+    # --- JSON-LD -----------------------------------------------------------------------
+    @cached_property
+    def jsonld_nodes(self) -> list[dict]:
+        """Every JSON-LD object on the page, ``@graph`` members flattened out."""
+        nodes: list[dict] = []
+        extractor = JsonLdExtractor()
+        scripts = self.selector.xpath('//script[@type="application/ld+json"]')
+        for number, script in enumerate(scripts, start=1):
+            try:
+                items = extractor.extract_items(script.root)
+            except Exception as error:  # why: one broken block must not hide the others
+                self.problems.append(f"JSON-LD block {number} could not be read: {error}")
+                continue
+            nodes.extend(_flatten_graph(items))
+        return nodes
+
+    def jsonld_by_id(self, node_id: str) -> dict | None:
+        return next((node for node in self.jsonld_nodes if node.get("@id") == node_id), None)
+
+    # --- Open Graph and other <meta> -------------------------------------------------------
+    @cached_property
+    def og_properties(self) -> list[tuple[str, str]]:
+        """``og:*`` and ``article:*`` properties in page order (a property may repeat)."""
+        try:
+            found = OpenGraphExtractor().extract_items(self.selector.root, base_url=self.url)
+            return [pair for block in found for pair in block["properties"]]
+        except Exception as error:
+            self.problems.append(f"Open Graph tags could not be read: {error}")
+            return []
+
+    def og(self, name: str) -> str | None:
+        values = (clean_text(value) for prop, value in self.og_properties if prop == name)
+        return next((value for value in values if value), None)
+
+    def meta_name(self, name: str) -> str | None:
+        value = self.selector.xpath(
+            "//meta[translate(@name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')=$name]/@content",
+            name=name,
+        ).get()
+        return clean_text(value)
+
+    def link_href(self, rel: str) -> str | None:
+        """Absolute href of the first ``<link rel=...>`` with that rel token."""
+        href = self.selector.xpath(
+            "//link[contains(concat(' ', normalize-space(@rel), ' '), concat(' ', $rel, ' '))]/@href", rel=rel
+        ).get()
+        return self.absolute(href)
+
+
+def _flatten_graph(items) -> list[dict]:
+    nodes: list[dict] = []
+    for item in items if isinstance(items, list) else [items]:
+        if not isinstance(item, dict):
+            continue
+        graph = item.get("@graph")
+        if isinstance(graph, list):
+            nodes.extend(_flatten_graph(graph))
+        if "@type" in item:
+            nodes.append(item)
+    return nodes
+
+
+def guarded(default=None):
+    """A cached property that turns an exception into a problem and returns ``default``.
+
+    The owner needs a ``document`` attribute; the problem names the field, so a report
+    says *what* could not be read. ``default`` may be a callable (``list``) for fresh lists.
+    """
+
+    def decorate(method):
+        def compute(self):
+            try:
+                return method(self)
+            except Exception as error:  # why: a field we cannot read must not stop the crawl
+                self.document.problems.append(f"{method.__name__}: {type(error).__name__}: {error}")
+                return default() if callable(default) else default
+
+        compute.__name__ = method.__name__
+        compute.__doc__ = method.__doc__
+        return cached_property(compute)
+
+    return decorate
