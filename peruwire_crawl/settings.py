@@ -29,6 +29,14 @@ PERUWIRE_DATE_DISAGREEMENT_HOURS = 24
 # Same source + same title key within this many days under another URL = same article.
 PERUWIRE_DEDUP_TITLE_WINDOW_DAYS = 7
 
+# Health checks at the end of every run (docs/operations.md): a failed check makes
+# `scrapy crawl peru` exit 1. Coverage = share of fetched article pages with the field.
+PERUWIRE_HEALTH_MIN_COVERAGE = {"title": 1.0, "published_at": 0.9, "body": 0.8}
+PERUWIRE_HEALTH_MAX_ERROR_RATE = 0.2
+PERUWIRE_HEALTH_MAX_STORAGE_FAILURES = 0
+# Write the final crawl stats as JSON to this file at the end of every run (for monitoring).
+PERUWIRE_STATS_FILE = None
+
 # --- politeness -------------------------------------------------------------------------
 USER_AGENT = "peruwire/0.1 (+https://github.com/peruwire/peruwire)"
 ROBOTSTXT_OBEY = True
@@ -53,6 +61,13 @@ DOWNLOADER_MIDDLEWARES = {
     "peruwire_crawl.middlewares.ReplayMiddleware": 950,
     "peruwire_crawl.middlewares.RecordMiddleware": 960,
 }
+
+EXTENSIONS = {
+    "peruwire_crawl.extensions.RunMonitor": 500,
+}
+
+# Our `crawl` command returns the run's health as the exit status (peruwire_crawl/exitcodes.py).
+COMMANDS_MODULE = "peruwire_crawl.commands"
 
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 300,

@@ -1,0 +1,144 @@
+"""Downloader middlewares that replay a saved site and record a live one.
+
+Both use the fixture format of :mod:`peruwire_crawl.replay`. They sit next to the
+downloader (like Scrapy's HttpCacheMiddleware), so retries, redirects, robots.txt and
+decompression behave on replayed responses exactly as on live ones.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import zlib
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from pathlib import Path
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+from scrapy.responsetypes import responsetypes
+from scrapy.utils.httpobj import urlparse_cached
+
+from peruwire_crawl import replay
+
+logger = logging.getLogger(__name__)
+
+# Headers worth keeping in a recording: what changes how the response is read or cached.
+RECORDED_HEADERS = (
+    "Content-Type",
+    "Location",
+    "ETag",
+    "Last-Modified",
+    "Date",
+    "Retry-After",
+    "Content-Language",
+)
+HTTP_SCHEMES = ("http", "https")
+
+
+class ReplayMiddleware:
+    """Answer every http(s) request from ``PERUWIRE_REPLAY``; never touch the network."""
+
+    def __init__(self, root: Path, stats):
+        self.root = root
+        self.stats = stats
+        self.fetched_at = replay.snapshot_facts(root).get("fetched_at")
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        root = crawler.settings.get("PERUWIRE_REPLAY")
+        if not root:
+            raise NotConfigured
+        root = Path(root)
+        if not root.is_dir():
+            # A typo here would otherwise turn into a crawl of nothing but 404s.
+            raise NotConfigured(f"PERUWIRE_REPLAY={root} is not a directory")
+        return cls(root, crawler.stats)
+
+    def process_request(self, request, spider=None):
+        if urlparse_cached(request).scheme not in HTTP_SCHEMES:
+            return None  # data: URIs and the like need no network
+        stored = replay.load(self.root, request.url)
+        if stored is None:
+            logger.warning(
+                "replay: no fixture for %s (looked for %s); answering 404",
+                request.url,
+                replay.url_to_path(self.root, request.url),
+            )
+            self.stats.inc_value("peruwire/replay/missing")
+            stored = replay.StoredResponse(status=404, body=b"")
+        self.stats.inc_value("peruwire/replay/responses")
+        headers = dict(stored.headers)
+        if self.fetched_at and "Date" not in headers:
+            headers["Date"] = _http_date(self.fetched_at)
+        if stored.body and "Content-Type" not in headers:
+            guessed = responsetypes.from_args(url=request.url, body=stored.body[:4096])
+            if guessed.__name__ == "HtmlResponse":
+                headers["Content-Type"] = "text/html"
+        response_class = responsetypes.from_args(headers=headers, url=request.url, body=stored.body)
+        return response_class(
+            url=request.url,
+            status=stored.status,
+            headers=headers,
+            body=stored.body,
+            request=request,
+            flags=["replayed"],
+        )
+
+
+class RecordMiddleware:
+    """Save every response of a live crawl under ``PERUWIRE_RECORD`` in the fixture format."""
+
+    def __init__(self, root: Path, stats):
+        self.root = root
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        root = crawler.settings.get("PERUWIRE_RECORD")
+        if not root:
+            raise NotConfigured
+        middleware = cls(Path(root), crawler.stats)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def process_response(self, request, response: Response, spider=None):
+        if "replayed" in response.flags or urlparse_cached(request).scheme not in HTTP_SCHEMES:
+            return response
+        headers = {
+            name: response.headers.get(name).decode("latin-1")
+            for name in RECORDED_HEADERS
+            if response.headers.get(name) is not None
+        }
+        body = _decoded_body(response, headers)
+        replay.save(self.root, request.url, replay.StoredResponse(response.status, headers, body))
+        self.stats.inc_value("peruwire/record/responses")
+        return response
+
+    def spider_closed(self, spider):
+        logger.info(
+            "record: saved %s responses under %s",
+            self.stats.get_value("peruwire/record/responses", 0),
+            self.root,
+        )
+
+
+def _decoded_body(response: Response, headers: dict[str, str]) -> bytes:
+    """The body as a browser shows it: recordings stay readable and greppable."""
+    encoding = (response.headers.get("Content-Encoding") or b"").decode("latin-1").lower()
+    try:
+        if encoding == "gzip":
+            return gzip.decompress(response.body)
+        if encoding == "deflate":
+            return zlib.decompress(response.body)
+    except (OSError, zlib.error):
+        pass
+    if encoding and encoding != "identity":
+        headers["Content-Encoding"] = encoding  # kept as sent; replay hands it back as is
+    return response.body
+
+
+def _http_date(iso_timestamp: str) -> str:
+    moment = datetime.fromisoformat(iso_timestamp).astimezone(timezone.utc)
+    return format_datetime(moment, usegmt=True)
