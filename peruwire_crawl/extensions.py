@@ -60,9 +60,11 @@ class RunMonitor:
         for failure in reasons:
             logger.error("health check failed: %s", failure)
         self.stats.set_value(HEALTH_REASONS_STAT, reasons)
-        self.stats.set_value(
-            exitcodes.EXIT_CODE_STAT, exitcodes.UNHEALTHY if reasons else exitcodes.OK
-        )
+        # A component that already decided (storage: database unreachable) keeps its status.
+        if self.stats.get_value(exitcodes.EXIT_CODE_STAT) is None:
+            self.stats.set_value(
+                exitcodes.EXIT_CODE_STAT, exitcodes.UNHEALTHY if reasons else exitcodes.OK
+            )
         logger.info("%s", summary_line(spider.name, stats, time.monotonic() - self.started, reasons))
         self._write_stats_file()
 

@@ -1,8 +1,9 @@
-"""Downloader middlewares that replay a saved site and record a live one.
+"""peruwire's downloader middlewares.
 
-Both use the fixture format of :mod:`peruwire_crawl.replay`. They sit next to the
-downloader (like Scrapy's HttpCacheMiddleware), so retries, redirects, robots.txt and
-decompression behave on replayed responses exactly as on live ones.
+Replay and record use the fixture format of :mod:`peruwire_crawl.replay`. They sit next to
+the downloader (like Scrapy's HttpCacheMiddleware), so retries, redirects, robots.txt and
+decompression behave on replayed responses exactly as on live ones. The backoff retry
+makes retries of 429/503 polite.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ import gzip
 import logging
 import zlib
 from datetime import datetime, timezone
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.utils.defer import deferred_to_future
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.responsetypes import responsetypes
@@ -142,3 +147,55 @@ def _decoded_body(response: Response, headers: dict[str, str]) -> bytes:
 def _http_date(iso_timestamp: str) -> str:
     moment = datetime.fromisoformat(iso_timestamp).astimezone(timezone.utc)
     return format_datetime(moment, usegmt=True)
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retry, waiting before a retry of a 429 or 503 instead of retrying at once.
+
+    The wait is what the server asked for in ``Retry-After`` (seconds or an HTTP date),
+    capped at ``PERUWIRE_RETRY_AFTER_MAX``; without the header it doubles with each retry,
+    from ``PERUWIRE_RETRY_BACKOFF_BASE`` seconds. Replaces Scrapy's RetryMiddleware in
+    settings, so every other retry rule (RETRY_TIMES, RETRY_HTTP_CODES, dont_retry) holds.
+    """
+
+    BACKOFF_STATUSES = (429, 503)
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.max_wait = settings.getfloat("PERUWIRE_RETRY_AFTER_MAX")
+        self.backoff_base = settings.getfloat("PERUWIRE_RETRY_BACKOFF_BASE")
+
+    async def process_response(self, request, response, spider=None):
+        if (
+            response.status in self.BACKOFF_STATUSES
+            and response.status in self.retry_http_codes
+            and not request.meta.get("dont_retry", False)
+            and request.meta.get("retry_times", 0) < request.meta.get("max_retry_times", self.max_retry_times)
+        ):
+            wait = self._wait_seconds(request, response)
+            logger.info("%s answered %s; retrying in %.1f s", request.url, response.status, wait)
+            self.crawler.stats.inc_value("peruwire/retry/backoff_seconds", wait)
+            await deferred_to_future(deferLater(reactor, wait))
+        return super().process_response(request, response)
+
+    def _wait_seconds(self, request, response) -> float:
+        asked = _retry_after_seconds(response.headers.get("Retry-After"))
+        if asked is None:
+            asked = self.backoff_base * 2 ** request.meta.get("retry_times", 0)
+        return max(0.0, min(asked, self.max_wait))
+
+
+def _retry_after_seconds(header: bytes | None) -> float | None:
+    """Retry-After is either a number of seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not header:
+        return None
+    value = header.decode("latin-1").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - datetime.now(timezone.utc)).total_seconds()

@@ -50,6 +50,9 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# 429/503 are retried after the server's Retry-After (capped), else after 2, 4, 8 s.
+PERUWIRE_RETRY_AFTER_MAX = 300
+PERUWIRE_RETRY_BACKOFF_BASE = 2.0
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
@@ -58,6 +61,8 @@ REDIRECT_MAX_TIMES = 5
 DOWNLOADER_MIDDLEWARES = {
     # Next to the downloader, like HttpCacheMiddleware: every other middleware (retry,
     # redirects, decompression) sees replayed responses exactly as it would live ones.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "peruwire_crawl.middlewares.BackoffRetryMiddleware": 550,
     "peruwire_crawl.middlewares.ReplayMiddleware": 950,
     "peruwire_crawl.middlewares.RecordMiddleware": 960,
 }

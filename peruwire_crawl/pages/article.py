@@ -8,7 +8,7 @@ from dataclasses import asdict
 from parsel import Selector
 
 from peruwire_crawl.items import DateCandidate
-from peruwire_crawl.pages.document import Document, clean_text, element_text, first_match, guarded
+from peruwire_crawl.pages.document import decode_response, Document, clean_text, element_text, first_match, guarded
 from peruwire_crawl.pages.sites import rules_for
 
 URL_DATE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
@@ -47,7 +47,10 @@ class ArticlePage:
 
     @classmethod
     def from_response(cls, response) -> "ArticlePage":
-        return cls(getattr(response, "text", None) or response.body, response.url)
+        text, problems = decode_response(response)
+        page = cls(text, response.url)
+        page.document.problems.extend(problems)
+        return page
 
     # --- identity -------------------------------------------------------------------
     @guarded()

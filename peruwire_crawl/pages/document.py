@@ -48,6 +48,23 @@ def decode_html(html: str | bytes | None) -> str:
     return _XML_DECLARATION.sub("", html, count=1)
 
 
+def decode_response(response) -> tuple[str, list[str]]:
+    """The response's text and any problem met decoding it.
+
+    Scrapy's ``response.text`` replaces bytes that are invalid in the declared charset with
+    U+FFFD, which no later step can repair. A page that is not what it declares (a Latin-1
+    page sent as UTF-8, a common server misconfiguration) is read as Windows-1252 instead,
+    the superset of Latin-1 that browsers use, and the mismatch is reported.
+    """
+    body = response.body or b""
+    declared = getattr(response, "encoding", None) or "utf-8"
+    try:
+        return body.decode(declared), []
+    except (UnicodeDecodeError, LookupError):
+        text = body.decode("cp1252", errors="replace")
+        return text, [f"the page is not valid {declared} as declared; read it as windows-1252"]
+
+
 def clean_text(text: str | None) -> str | None:
     """Collapse runs of whitespace (incl. no-break spaces); empty becomes None."""
     if text is None:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from parsel import Selector
 
-from peruwire_crawl.pages.document import Document, element_text, first_match, guarded
+from peruwire_crawl.pages.document import decode_response, Document, element_text, first_match, guarded
 from peruwire_crawl.pages.sites import rules_for
 
 # Pagination words for "the next, older page" in English and Spanish WordPress themes.
@@ -31,7 +31,10 @@ class SectionPage:
 
     @classmethod
     def from_response(cls, response) -> "SectionPage":
-        return cls(getattr(response, "text", None) or response.body, response.url)
+        text, problems = decode_response(response)
+        page = cls(text, response.url)
+        page.document.problems.extend(problems)
+        return page
 
     @guarded()
     def name(self) -> str | None:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from peruwire_crawl.items import ArticleItem
@@ -85,6 +85,11 @@ class PeruSpider(scrapy.Spider):
     @property
     def _listing_pages_seen(self) -> set[str]:
         return self.state.setdefault("listing_pages_seen", set())
+
+    @property
+    def _articles_in_flight(self) -> set[str]:
+        """Article requests sent and not yet answered by a callback or errback."""
+        return self.state.setdefault("articles_in_flight", set())
 
     def _listing_pages_in_flight(self, change: int = 0) -> int:
         self.state["listing_pages_in_flight"] = self.state.get("listing_pages_in_flight", 0) + change
@@ -153,6 +158,7 @@ class PeruSpider(scrapy.Spider):
             return None
         self._listings[url] = Listing(sections=[section], title=entry.title, summary=entry.summary)
         self.crawler.stats.inc_value("peruwire/articles/listed")
+        self._articles_in_flight.add(url)
         return scrapy.Request(
             url,
             callback=self.parse_article,
@@ -168,6 +174,7 @@ class PeruSpider(scrapy.Spider):
 
     def parse_article(self, response):
         listed_url = response.meta["article_url"]
+        self._articles_in_flight.discard(listed_url)
         page = ArticlePage.from_response(response)
         for problem in page.problems:
             self.logger.warning("article page %s: %s", response.url, problem)
@@ -196,16 +203,28 @@ class PeruSpider(scrapy.Spider):
     def article_failed(self, failure):
         """The article page is gone or broken: keep what the listing said, marked incomplete."""
         listed_url = failure.request.meta["article_url"]
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # Refused on our side (robots.txt): a choice, not an error of the site.
+            self.crawler.stats.inc_value("peruwire/articles/not_fetched_by_choice")
+            reason = f"not fetched: {failure.getErrorMessage()}"
+            yield from self._emit(self._unfetched_item(listed_url, reason, error=False))
+            return
         reason = _reason(failure)
         self.logger.warning("article page %s failed (%s); keeping the listing's data", listed_url, reason)
+        yield from self._emit(self._unfetched_item(listed_url, reason))
+
+    def _unfetched_item(self, listed_url: str, reason: str, error: bool = True) -> ArticleItem:
+        """The item for an article whose page we could not read: the listing's data only."""
+        self._articles_in_flight.discard(listed_url)
         item = self._item_from_listing(listed_url)
         # The URL still dates the article, even with no page to read.
         item.date_candidates = ArticlePage("", listed_url).date_candidates
         item.complete = False
         item.incomplete_reason = reason
         item.fetched_at = datetime.now(timezone.utc).isoformat()
-        self.crawler.stats.inc_value("peruwire/articles/incomplete")
-        yield from self._emit(item)
+        if error:
+            self.crawler.stats.inc_value("peruwire/articles/incomplete")
+        return item
 
     def _item_from_listing(self, url: str) -> ArticleItem:
         listing = self._listings[url]
@@ -249,7 +268,12 @@ class PeruSpider(scrapy.Spider):
             yield item
 
     def spider_idle(self):
-        """Safety net: if a listing page vanished without a callback, release what is held."""
+        """Safety net for requests Scrapy dropped without calling back (its duplicate filter
+        ends a redirect loop that way, its offsite filter a redirect to another host): their
+        articles are kept, marked incomplete, and every held item is released."""
+        for url in sorted(self._articles_in_flight):
+            self.logger.warning("article page %s never arrived (redirect loop or off-site redirect)", url)
+            self._held[url] = self._unfetched_item(url, "page never arrived: redirect loop or off-site redirect")
         if self._held:
             self.logger.info("releasing %d held articles at idle", len(self._held))
             self.state["listing_pages_in_flight"] = 0
