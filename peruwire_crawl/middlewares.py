@@ -45,31 +45,32 @@ HTTP_SCHEMES = ("http", "https")
 class ReplayMiddleware:
     """Answer every http(s) request from ``PERUWIRE_REPLAY``; never touch the network."""
 
-    def __init__(self, root: Path, stats):
-        self.root = root
+    def __init__(self, roots: list[Path], stats):
+        self.roots = roots
         self.stats = stats
-        self.fetched_at = replay.snapshot_facts(root).get("fetched_at")
+        self.fetched_at = replay.layered_facts(roots).get("fetched_at")
 
     @classmethod
     def from_crawler(cls, crawler):
-        root = crawler.settings.get("PERUWIRE_REPLAY")
-        if not root:
+        setting = crawler.settings.get("PERUWIRE_REPLAY")
+        if not setting:
             raise NotConfigured
-        root = Path(root)
-        if not root.is_dir():
+        roots = replay.split_roots(setting)
+        missing = [str(root) for root in roots if not root.is_dir()]
+        if missing or not roots:
             # A typo here would otherwise turn into a crawl of nothing but 404s.
-            raise NotConfigured(f"PERUWIRE_REPLAY={root} is not a directory")
-        return cls(root, crawler.stats)
+            raise ValueError(f"PERUWIRE_REPLAY: not a directory: {', '.join(missing) or setting!r}")
+        return cls(roots, crawler.stats)
 
     def process_request(self, request, spider=None):
         if urlparse_cached(request).scheme not in HTTP_SCHEMES:
             return None  # data: URIs and the like need no network
-        stored = replay.load(self.root, request.url)
+        stored = replay.load_layered(self.roots, request.url)
         if stored is None:
             logger.warning(
                 "replay: no fixture for %s (looked for %s); answering 404",
                 request.url,
-                replay.url_to_path(self.root, request.url),
+                replay.url_to_path(self.roots[-1], request.url),
             )
             self.stats.inc_value("peruwire/replay/missing")
             stored = replay.StoredResponse(status=404, body=b"")

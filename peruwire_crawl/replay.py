@@ -11,12 +11,17 @@ Beside a body file, an optional ``<file>.meta.json`` holds what the body cannot 
 ``{"fetched_at": "2023-07-01T12:00:00+00:00"}``: the moment the snapshot stands for, sent
 as the ``Date`` header, so relative dates ("3 days ago") resolve the same way every day.
 
+A snapshot can be a small overlay on another: ``PERUWIRE_REPLAY=later:base`` (several roots
+joined by ``os.pathsep``) answers each URL from the first root that has it, so "the site a
+week later" holds only the pages that changed.
+
 The same functions serve replay (reading) and record (writing), so the two cannot drift.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
@@ -86,3 +91,25 @@ def save(root: str | Path, url: str, response: StoredResponse) -> Path:
 def snapshot_facts(root: str | Path) -> dict:
     path = Path(root, SNAPSHOT_FILE)
     return json.loads(path.read_text("utf-8")) if path.exists() else {}
+
+
+def split_roots(value: str) -> list[Path]:
+    """``"later:base"`` -> [Path("later"), Path("base")]: overlay first."""
+    return [Path(part) for part in str(value).split(os.pathsep) if part]
+
+
+def load_layered(roots: list[Path], url: str) -> StoredResponse | None:
+    """The response for ``url`` from the first root that has one."""
+    for root in roots:
+        stored = load(root, url)
+        if stored is not None:
+            return stored
+    return None
+
+
+def layered_facts(roots: list[Path]) -> dict:
+    """Snapshot facts, the overlay's winning over the base's."""
+    facts: dict = {}
+    for root in reversed(roots):
+        facts.update(snapshot_facts(root))
+    return facts

@@ -28,6 +28,18 @@ PERUWIRE_EARLIEST_DATE = "1990-01-01"
 PERUWIRE_DATE_DISAGREEMENT_HOURS = 24
 # Same source + same title key within this many days under another URL = same article.
 PERUWIRE_DEDUP_TITLE_WINDOW_DAYS = 7
+# Where dedup learns what earlier runs stored (a SeenStore built with from_crawler);
+# pipelines.dedup.MemorySeenStore knows nothing of earlier runs.
+PERUWIRE_DEDUP_STORE = "peruwire_crawl.db.seen.DatabaseSeenStore"
+
+# --- storage (pipelines/store.py) ---------------------------------------------------------
+PERUWIRE_STORE_ENABLED = True
+PERUWIRE_STORE_BATCH_SIZE = 100  # items per transaction: a crash loses at most this many
+PERUWIRE_DB_BUSY_TIMEOUT = 10.0  # seconds a writer waits for a lock (SQLite busy_timeout, PG lock_timeout)
+PERUWIRE_STORE_RETRY_DELAY = 5.0  # seconds before retrying a batch the database refused
+PERUWIRE_STORE_CLOSE_RETRIES = 3  # attempts at the end of the run before the dead-letter file
+# Items the database refused to the end of the run are written here (`peruwire ingest FILE`).
+PERUWIRE_DEAD_LETTER_FILE = "peruwire-dead-letter.jsonl"
 
 # Health checks at the end of every run (docs/operations.md): a failed check makes
 # `scrapy crawl peru` exit 1. Coverage = share of fetched article pages with the field.
@@ -77,6 +89,7 @@ COMMANDS_MODULE = "peruwire_crawl.commands"
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 300,
     "pipelines.dedup.DedupPipeline": 400,
+    "pipelines.store.StorePipeline": 800,
 }
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -253,9 +253,19 @@ class PeruSpider(scrapy.Spider):
 
     def _emit(self, item: ArticleItem):
         if self._listing_pages_in_flight() > 0:
-            self._held[item.url] = item
+            self._hold(item)
         else:
             yield item
+
+    def _hold(self, item: ArticleItem):
+        """Hold ``item``; two listed URLs that turn out to be one article (a redirect, a
+        rel=canonical) become one item carrying both listings' sections."""
+        earlier = self._held.get(item.url)
+        if earlier is not None:
+            kept, other = (item, earlier) if item.complete and not earlier.complete else (earlier, item)
+            kept.sections.extend(s for s in other.sections if s not in kept.sections)
+            item = kept
+        self._held[item.url] = item
 
     def _listing_page_done(self):
         if self._listing_pages_in_flight(-1) == 0:
@@ -273,7 +283,7 @@ class PeruSpider(scrapy.Spider):
         articles are kept, marked incomplete, and every held item is released."""
         for url in sorted(self._articles_in_flight):
             self.logger.warning("article page %s never arrived (redirect loop or off-site redirect)", url)
-            self._held[url] = self._unfetched_item(url, "page never arrived: redirect loop or off-site redirect")
+            self._hold(self._unfetched_item(url, "page never arrived: redirect loop or off-site redirect"))
         if self._held:
             self.logger.info("releasing %d held articles at idle", len(self._held))
             self.state["listing_pages_in_flight"] = 0

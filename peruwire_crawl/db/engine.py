@@ -1,0 +1,141 @@
+"""The one place where database URLs are resolved and engines are made.
+
+``make_engine`` gives every SQLite connection WAL mode (analysts read while the crawl
+writes), a busy timeout (a writer waits for another instead of failing at once) and
+foreign keys. Writers open their transactions with ``write_transaction``: on SQLite that is
+``BEGIN IMMEDIATE``, which takes the write lock up front, so two writers queue on the busy
+timeout instead of dead-locking half-way through a transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+DEFAULT_DB_URL = "sqlite:///peruwire.db"
+DB_URL_SETTING = "PERUWIRE_DB_URL"
+# Seconds a writer waits for another's lock (SQLite busy timeout, PostgreSQL
+# lock_timeout) before its batch fails.
+DEFAULT_BUSY_TIMEOUT = 10.0
+# Seconds a PostgreSQL connection attempt may take before the crawl gives up.
+CONNECT_TIMEOUT = 10
+
+
+class DatabaseError(Exception):
+    """A database problem told in one plain sentence (no traceback, no password)."""
+
+
+def resolve_db_url(settings: Any = None, explicit: str | None = None) -> str:
+    """The database URL: ``explicit`` (``--db``), else the setting, else the environment.
+
+    ``settings`` is Scrapy's ``Settings`` (or any mapping with ``get``); a value given with
+    ``-s PERUWIRE_DB_URL=...`` wins over the environment variable, which wins over the
+    default of ``settings.py``.
+    """
+    if explicit:
+        return explicit
+    if settings is not None:
+        priority = getattr(settings, "getpriority", lambda name: None)(DB_URL_SETTING)
+        value = settings.get(DB_URL_SETTING)
+        # A value from the command line or a spider beats the environment; the
+        # project default (settings.py, priority "project" = 20) does not.
+        if value and priority is not None and priority > 20:
+            return value
+        env = os.environ.get(DB_URL_SETTING)
+        if env:
+            return env
+        if value:
+            return value
+    return os.environ.get(DB_URL_SETTING) or DEFAULT_DB_URL
+
+
+def describe_url(url: str | URL) -> str:
+    """The URL fit for a log line or an error message: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def make_engine(url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
+    """An engine for ``url``; raises ``DatabaseError`` for a URL that cannot work."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"{url!r} is not a database URL; expected e.g. sqlite:///peruwire.db "
+            "or postgresql+psycopg://user@host/dbname"
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(
+            f"{describe_url(parsed)} is neither SQLite nor PostgreSQL, the two databases peruwire supports"
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        # psycopg (3) is the driver peruwire depends on.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT
+        # The same patience as SQLite's busy timeout: a writer waits this long for a lock
+        # another holds, then its batch fails (and is retried) rather than hanging.
+        connect_args["options"] = f"-c lock_timeout={int(busy_timeout * 1000)}"
+    try:
+        engine = create_engine(parsed, connect_args=connect_args)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise DatabaseError(f"cannot use {describe_url(parsed)}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, busy_timeout)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get("peruwire_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction meant to write: committed on success, rolled back
+    on any exception. On SQLite the write lock is taken at the start (``BEGIN IMMEDIATE``)."""
+    with engine.connect() as connection:
+        connection.execution_options(peruwire_write=True)
+        with connection.begin():
+            yield connection
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once and run ``SELECT 1``; raise ``DatabaseError`` in one sentence if not."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        raise DatabaseError(
+            f"cannot connect to the database {describe_url(engine.url)}: {first_line(exc.orig)}"
+        ) from None
+
+
+def first_line(exc: BaseException | None) -> str:
+    """The first line of an exception's message: DBAPI messages run to several."""
+    message = str(exc or "").strip()
+    return message.splitlines()[0] if message else type(exc).__name__

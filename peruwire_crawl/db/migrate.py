@@ -1,0 +1,78 @@
+"""Running the migrations shipped in ``peruwire_crawl/migrations``.
+
+A fresh database is created by upgrading it to head; an older one is brought up to date
+(every crawl does this at start); a database at a revision this code does not know (made
+by a newer peruwire) is refused, never touched.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from peruwire_crawl.db.engine import DatabaseError, describe_url, first_line
+
+
+class DatabaseTooNew(DatabaseError):
+    """The database was migrated by a newer peruwire than this one."""
+
+
+def alembic_config() -> Config:
+    directory = resources.files("peruwire_crawl") / "migrations"
+    config = Config(str(directory / "alembic.ini"))
+    config.set_main_option("script_location", str(directory))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "no migration is shipped"
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database is at; None for a database peruwire never migrated."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def check_not_newer(connection: Connection) -> None:
+    current = current_revision(connection)
+    if current is None:
+        return
+    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if current not in known:
+        raise DatabaseTooNew(
+            f"the database {describe_url(connection.engine.url)} is at schema revision {current}, "
+            f"newer than this peruwire knows (its latest is {head_revision()}): upgrade peruwire"
+        )
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` (tests pass an older one, e.g. "0001")."""
+    try:
+        with engine.connect() as connection:
+            check_not_newer(connection)
+            connection.rollback()
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+    except DBAPIError as exc:
+        raise DatabaseError(
+            f"cannot migrate the database {describe_url(engine.url)}: {first_line(exc.orig)}"
+        ) from None
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    upgrade(engine, "head")
+
+
+def is_up_to_date(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return current_revision(connection) == head_revision()

@@ -1,0 +1,127 @@
+"""The database schema: the single source of truth for peruwire's tables.
+
+Core tables rather than ORM classes: storage is bulk upserts and the analysts' queries are
+SQL, so rows stay plain. Migrations (``peruwire_crawl/migrations/versions``) create exactly
+these tables (a test compares them); what only one database has, such as the full-text
+index, lives in the migrations alone and is described in ``docs/schema.md``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    text,
+    true,
+)
+
+from peruwire_crawl.db.types import JsonList, UtcDateTime
+
+# Constraint names spelled out, so that migrations (and SQLite batch mode) can find them.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("source", Text, nullable=False),
+    Column("title", Text),
+    Column("summary", Text),
+    Column("published_at", UtcDateTime),
+    Column("date_precision", Text),
+    Column("date_signal", Text),
+    Column("modified_at", UtcDateTime),
+    Column("authors", JsonList, nullable=False, server_default=text("'[]'")),
+    Column("language", Text),
+    Column("body", Text),
+    Column("translation_of", Text),
+    Column("complete", Boolean, nullable=False, server_default=true()),
+    Column("incomplete_reason", Text),
+    Column("listed_title", Text),
+    Column("listed_summary", Text),
+    Column("title_key", Text),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Index(None, "published_at"),
+    Index(None, "source", "published_at"),
+    Index(None, "source", "title_key"),
+)
+
+article_sections = Table(
+    "article_sections",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("section_url", Text, primary_key=True),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Index(None, "section_url"),
+)
+
+article_revisions = Table(
+    "article_revisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("title", Text),
+    Column("summary", Text),
+    Column("replaced_at", UtcDateTime, nullable=False),
+    Column("crawl_run_id", Integer, ForeignKey("crawl_runs.id", ondelete="SET NULL")),
+    Index(None, "article_id"),
+)
+
+article_translations = Table(
+    "article_translations",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("translation_url", Text, primary_key=True),
+    Index(None, "translation_url"),
+)
+
+crawl_runs = Table(
+    "crawl_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("spider", Text, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("status", Text, nullable=False),
+    Column("finish_reason", Text),
+    Column("pages_fetched", Integer, nullable=False, server_default=text("0")),
+    Column("new", Integer, nullable=False, server_default=text("0")),
+    Column("updated", Integer, nullable=False, server_default=text("0")),
+    Column("unchanged", Integer, nullable=False, server_default=text("0")),
+    Column("duplicates", Integer, nullable=False, server_default=text("0")),
+    Column("errors", Integer, nullable=False, server_default=text("0")),
+    Column("notes", Text),
+    Index(None, "started_at"),
+)
+
+# crawl_runs.status values.
+RUNNING, FINISHED, FAILED, UNHEALTHY = "running", "finished", "failed", "unhealthy"
+
+# Objects the migrations create that the tables above do not describe (full-text search,
+# views); Alembic's autogenerate must leave them alone.
+SEARCH_OBJECTS = frozenset(
+    {"articles_fts", "articles_fts_data", "articles_fts_idx", "articles_fts_docsize",
+     "articles_fts_config", "articles_fts_content", "article_authors", "search_vector",
+     "ix_articles_search_vector"}
+)
+
+__all__ = [
+    "metadata", "articles", "article_sections", "article_revisions", "article_translations",
+    "crawl_runs", "RUNNING", "FINISHED", "FAILED", "UNHEALTHY",
+]

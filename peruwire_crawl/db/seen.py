@@ -1,0 +1,88 @@
+"""Dedup's memory of earlier runs, read from the database: a ``SeenStore``
+(``pipelines/dedup.py``) for the setting ``PERUWIRE_DEDUP_STORE``::
+
+    PERUWIRE_DEDUP_STORE = "peruwire_crawl.db.seen.DatabaseSeenStore"
+
+It answers ``find_by_title`` from the ``(source, title_key)`` index of ``articles`` (the
+storage pipeline stores every article's title key), reading the database the crawl stores
+into (``PERUWIRE_DB_URL``). It only reads; the connection opens on the first question (the
+storage pipeline has migrated the database by then) and closes on ``spider_closed``. A
+database it cannot read answers "nothing stored" with one warning: the storage pipeline is
+the one that stops a crawl for an unusable database.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from scrapy import signals
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
+
+from peruwire_crawl.db.engine import DatabaseError, describe_url, first_line, make_engine, resolve_db_url
+from peruwire_crawl.db.schema import article_translations, articles
+from pipelines.dedup import SeenArticle
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseSeenStore:
+    def __init__(self, db_url: str):
+        self.db_url = db_url
+        self._engine: Engine | None = None
+        self._broken = False
+
+    @classmethod
+    def from_crawler(cls, crawler) -> "DatabaseSeenStore":
+        store = cls(resolve_db_url(crawler.settings))
+        crawler.signals.connect(store.close, signal=signals.spider_closed)
+        return store
+
+    def find_by_title(self, source: str, title_key: str, published_at: datetime,
+                      window: timedelta) -> list[SeenArticle]:
+        if not title_key or self._broken:
+            return []
+        query = (
+            select(articles.c.id, articles.c.url, articles.c.source, articles.c.title_key,
+                   articles.c.published_at, articles.c.language, articles.c.translation_of,
+                   articles.c.complete)
+            .where(articles.c.source == source, articles.c.title_key == title_key,
+                   articles.c.published_at >= published_at - window,
+                   articles.c.published_at <= published_at + window)
+        )
+        try:
+            with self._connect().connect() as connection:
+                rows = connection.execute(query).mappings().all()
+                links: dict[int, list[str]] = {}
+                if rows:
+                    found = connection.execute(
+                        select(article_translations.c.article_id, article_translations.c.translation_url)
+                        .where(article_translations.c.article_id.in_([row["id"] for row in rows]))
+                    )
+                    for article_id, url in found:
+                        links.setdefault(article_id, []).append(url)
+        except (DatabaseError, DBAPIError) as exc:
+            self._broken = True
+            reason = first_line(getattr(exc, "orig", None) or exc)
+            logger.warning("Dedup cannot read stored articles from %s (%s): only this run's items are "
+                           "checked for changed slugs", describe_url(self.db_url), reason)
+            return []
+        return [
+            SeenArticle(url=row["url"], source=row["source"], title_key=row["title_key"],
+                        published_at=row["published_at"], language=row["language"],
+                        translation_of=row["translation_of"], translations=tuple(links.get(row["id"], ())),
+                        complete=bool(row["complete"]))
+            for row in rows
+        ]
+
+    def _connect(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.db_url)
+        return self._engine
+
+    def close(self, spider=None, reason: str | None = None) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+

@@ -1,0 +1,219 @@
+"""Writing articles and crawl runs: the storage rules, apart from Scrapy.
+
+``ArticleStore.write`` stores a batch of records in one transaction (all or nothing), each
+by a locked read (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite writers hold the database
+lock from ``BEGIN IMMEDIATE``) and then either an update or an atomic
+``INSERT … ON CONFLICT (url) DO NOTHING``; an insert that finds the URL taken by a
+concurrent writer re-reads that row and updates it, so several writers never race. Records
+are taken in URL order, so two writers lock rows in the same order and cannot deadlock.
+What a record does to a stored article:
+
+- new URL: inserted (``first_seen_at`` = ``last_seen_at`` = ``changed_at`` = now);
+- complete record (the article page was read): each field it has replaces the stored one; a
+  field it lacks (null) keeps the stored value, except ``summary`` (a site may drop it);
+- incomplete record (the page failed): only fills fields the stored row lacks, so a failed
+  fetch never blanks a stored body or date;
+- ``listed_title``/``listed_summary`` always take the listing's latest non-null value;
+- a changed title or summary keeps the previous pair in ``article_revisions``;
+- nothing changed: only ``last_seen_at`` moves.
+Sections and translation links are added, never removed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from peruwire_crawl.db.engine import write_transaction
+from peruwire_crawl.db.schema import (
+    FINISHED,
+    RUNNING,
+    article_revisions,
+    article_sections,
+    article_translations,
+    articles,
+    crawl_runs,
+)
+from peruwire_crawl.db.types import iso, to_utc
+from pipelines.dedup import title_key
+
+NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+
+# Columns a record sets on an article, in the order of the table.
+CONTENT_COLUMNS = (
+    "title", "summary", "published_at", "date_precision", "date_signal", "modified_at",
+    "authors", "language", "body", "translation_of", "title_key",
+)
+LISTING_COLUMNS = ("listed_title", "listed_summary")
+# Fields of a record that are not article columns.
+LINK_FIELDS = ("sections", "translations")
+RECORD_FIELDS = ("url", "source", *CONTENT_COLUMNS, "complete", "incomplete_reason", *LISTING_COLUMNS, *LINK_FIELDS)
+
+
+class BadRecord(ValueError):
+    """An item that can never be stored as it is (no URL, a date that is not a date)."""
+
+
+def record_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The storable fields of an item (an ``ArticleItem`` through ItemAdapter, or a dict
+    read back from a dead-letter file), checked and converted; raises ``BadRecord``."""
+    url, source = item.get("url"), item.get("source")
+    if not url or not source:
+        raise BadRecord(f"item without url or source cannot be stored: url={url!r} source={source!r}")
+    record: dict[str, Any] = {field: item.get(field) for field in RECORD_FIELDS}
+    for field in ("published_at", "modified_at"):
+        try:
+            record[field] = to_utc(record[field])
+        except (TypeError, ValueError):
+            raise BadRecord(f"{url}: {field} {record[field]!r} is not an ISO 8601 date") from None
+    # Dedup finds a stored article under a changed slug by this key (peruwire_crawl.db.seen).
+    record["title_key"] = title_key(record["title"]) or None
+    record["authors"] = list(record["authors"] or [])
+    record["sections"] = list(dict.fromkeys(record["sections"] or []))
+    record["translations"] = list(dict.fromkeys(record["translations"] or []))
+    record["complete"] = bool(True if record["complete"] is None else record["complete"])
+    return record
+
+
+def record_to_json(record: Mapping[str, Any]) -> str:
+    """One line of a dead-letter file: the record with its times in ISO 8601."""
+    data = {key: (iso(value) if isinstance(value, datetime) else value) for key, value in record.items()}
+    return json.dumps(data, ensure_ascii=False, sort_keys=False)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _insert(dialect: str, table: Table):
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def merge(stored: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """The article's values once ``record`` is applied to the ``stored`` row (rules above)."""
+    merged = {column: stored[column] for column in (*CONTENT_COLUMNS, *LISTING_COLUMNS, "complete", "incomplete_reason")}
+    if record["complete"]:
+        for column in CONTENT_COLUMNS:
+            if _has(record[column]) or column == "summary":
+                merged[column] = record[column]
+        if not _has(record["published_at"]):  # the date, its precision and signal go together
+            for column in ("date_precision", "date_signal"):
+                merged[column] = stored[column]
+        merged["complete"], merged["incomplete_reason"] = True, None
+    else:
+        for column in CONTENT_COLUMNS:
+            if not _has(stored[column]):
+                merged[column] = record[column]
+        if not stored["complete"]:
+            merged["incomplete_reason"] = record["incomplete_reason"]
+    for column in LISTING_COLUMNS:
+        if record[column] is not None:
+            merged[column] = record[column]
+    return merged
+
+
+def _has(value: Any) -> bool:
+    return value is not None and value != []
+
+
+class ArticleStore:
+    """Stores records and crawl runs in one database (an engine made by ``make_engine``)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        # Statements built once: parameters are passed at execution (fast, and cached).
+        self._insert_article = (
+            _insert(self.dialect, articles)
+            .on_conflict_do_nothing(index_elements=["url"])
+            .returning(articles.c.id)
+        )
+        self._select_article = select(articles).where(articles.c.url == bindparam("url")).with_for_update()
+        self._touch = (update(articles).where(articles.c.id == bindparam("article_id"))
+                       .values(last_seen_at=bindparam("now")))
+        self._insert_sections = _insert(self.dialect, article_sections).on_conflict_do_nothing()
+        self._insert_translations = _insert(self.dialect, article_translations).on_conflict_do_nothing()
+
+    # --- articles ---------------------------------------------------------------------
+    def write(self, records: Iterable[Mapping[str, Any]], *, run_id: int | None = None,
+              now: datetime | None = None) -> Counter[str]:
+        """Store every record in one transaction; return how many were new/updated/unchanged.
+
+        Raises the database's error, having stored nothing, if the transaction fails.
+        """
+        now = now or utc_now()
+        outcomes: Counter[str] = Counter()
+        unchanged: list[dict[str, Any]] = []
+        sections: list[dict[str, Any]] = []
+        translations: list[dict[str, Any]] = []
+        with write_transaction(self.engine) as connection:
+            for record in sorted(records, key=lambda record: record["url"]):
+                article_id, outcome = self._upsert(connection, record, now, run_id)
+                outcomes[outcome] += 1
+                if outcome == UNCHANGED:
+                    unchanged.append({"article_id": article_id, "now": now})
+                sections += [{"article_id": article_id, "section_url": url, "first_seen_at": now}
+                             for url in record["sections"]]
+                translations += [{"article_id": article_id, "translation_url": url}
+                                 for url in record["translations"]]
+            for statement, rows in ((self._touch, unchanged), (self._insert_sections, sections),
+                                    (self._insert_translations, translations)):
+                if rows:
+                    connection.execute(statement, rows)
+        return outcomes
+
+    def _upsert(self, connection: Connection, record: Mapping[str, Any], now: datetime,
+                run_id: int | None) -> tuple[int, str]:
+        values = {column: record[column] for column in (*CONTENT_COLUMNS, *LISTING_COLUMNS)}
+        values.update(url=record["url"], source=record["source"], complete=record["complete"],
+                      incomplete_reason=None if record["complete"] else record["incomplete_reason"],
+                      first_seen_at=now, last_seen_at=now, changed_at=now)
+        stored = connection.execute(self._select_article, {"url": record["url"]}).mappings().one_or_none()
+        if stored is None:
+            article_id = connection.execute(self._insert_article, values).scalar()
+            if article_id is not None:
+                return article_id, NEW
+            # Another writer stored this URL between our read and our insert: update theirs.
+            stored = connection.execute(self._select_article, {"url": record["url"]}).mappings().one()
+        return stored["id"], self._apply(connection, stored, record, now, run_id)
+
+    def _apply(self, connection: Connection, stored: Mapping[str, Any], record: Mapping[str, Any],
+               now: datetime, run_id: int | None) -> str:
+        merged = merge(stored, record)
+        changes = {column: value for column, value in merged.items() if value != stored[column]}
+        if not changes:
+            return UNCHANGED  # last_seen_at is set for the whole batch in write()
+        if "title" in changes or "summary" in changes:
+            connection.execute(article_revisions.insert().values(
+                article_id=stored["id"], title=stored["title"], summary=stored["summary"],
+                replaced_at=now, crawl_run_id=run_id,
+            ))
+        connection.execute(update(articles).where(articles.c.id == stored["id"])
+                           .values(last_seen_at=now, changed_at=now, **changes))
+        return UPDATED
+
+    # --- crawl runs -------------------------------------------------------------------
+    def open_run(self, spider: str, started_at: datetime | None = None) -> int:
+        with write_transaction(self.engine) as connection:
+            return connection.execute(
+                crawl_runs.insert()
+                .values(spider=spider, started_at=started_at or utc_now(), status=RUNNING)
+                .returning(crawl_runs.c.id)
+            ).scalar_one()
+
+    def close_run(self, run_id: int, *, status: str = FINISHED, finish_reason: str | None = None,
+                  finished_at: datetime | None = None, notes: str | None = None, **counts: int) -> None:
+        """Close the run: its end, status and counts (pages_fetched, new, updated, unchanged,
+        duplicates, errors). ``notes`` are appended to any already recorded."""
+        values: dict[str, Any] = {"finished_at": finished_at or utc_now(), "status": status,
+                                  "finish_reason": finish_reason, **counts}
+        if notes:
+            values["notes"] = func.coalesce(crawl_runs.c.notes + "\n", "") + notes
+        with write_transaction(self.engine) as connection:
+            connection.execute(update(crawl_runs).where(crawl_runs.c.id == run_id).values(**values))

@@ -1,0 +1,234 @@
+"""The storage pipeline: articles into the analysts' database, in batched transactions.
+
+At spider open it connects, brings the schema up to date (refusing a database newer than
+the code) and opens a ``crawl_runs`` row; a database that cannot be used stops the crawl at
+once with one plain log line (``finish_reason`` ``storage_unavailable``, exit status 78).
+
+Items are written ``PERUWIRE_STORE_BATCH_SIZE`` at a time, each batch in one transaction, so
+a crash loses at most the batch in flight and never leaves half an article. A batch the
+database refuses for a passing reason (locked past the busy timeout, connection lost) is
+logged as an error and kept; it is retried with the next batch, no sooner than
+``PERUWIRE_STORE_RETRY_DELAY`` seconds later, and ``PERUWIRE_STORE_CLOSE_RETRIES`` more times
+at close. What still cannot be stored then is appended to the dead-letter file
+``PERUWIRE_DEAD_LETTER_FILE`` (named in the log), which ``peruwire ingest FILE`` stores later.
+An item the database refuses for itself (e.g. a value it cannot take) goes to the dead-letter
+file at once, and its batch-mates are stored.
+
+Stats (``peruwire/store/...``): ``new``, ``updated``, ``unchanged``, ``batches``,
+``batches_failed``, ``item_errors`` (items that cannot be stored as they are),
+``items_failed`` (items written to the dead-letter file), ``run_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
+
+from peruwire_crawl.db.engine import (
+    DatabaseError,
+    check_connection,
+    describe_url,
+    first_line,
+    make_engine,
+    resolve_db_url,
+)
+from peruwire_crawl.db.migrate import upgrade_to_head
+from peruwire_crawl.db.schema import FAILED, FINISHED, UNHEALTHY
+from peruwire_crawl.db.store import ArticleStore, BadRecord, record_from_item, record_to_json
+from peruwire_crawl.exitcodes import CONFIG_ERROR, EXIT_CODE_STAT
+
+logger = logging.getLogger(__name__)
+
+STATS = "peruwire/store/"
+DEDUP_DROPPED_STATS = "peruwire/dedup/dropped/"
+HEALTH_REASONS_STAT = "peruwire/health/failed_checks"  # set by peruwire_crawl.extensions.RunMonitor
+UNAVAILABLE_REASON = "storage_unavailable"
+
+# Defaults of the pipeline's settings (documented in docs/operations.md and docs/analysts.md).
+DEFAULTS = {
+    "PERUWIRE_STORE_ENABLED": True,
+    "PERUWIRE_STORE_BATCH_SIZE": 100,
+    "PERUWIRE_DB_BUSY_TIMEOUT": 10.0,  # seconds a SQLite writer waits for a lock
+    "PERUWIRE_STORE_RETRY_DELAY": 5.0,  # seconds between attempts at a refused batch
+    "PERUWIRE_STORE_CLOSE_RETRIES": 3,  # attempts at close before the dead-letter file
+    "PERUWIRE_DEAD_LETTER_FILE": "peruwire-dead-letter.jsonl",
+}
+
+
+class StorePipeline:
+    def __init__(self, crawler, *, db_url: str, batch_size: int, busy_timeout: float,
+                 retry_delay: float, close_retries: int, dead_letter_file: str):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.db_url = db_url
+        self.batch_size = max(1, batch_size)
+        self.busy_timeout = busy_timeout
+        self.retry_delay = retry_delay
+        self.close_retries = close_retries
+        self.dead_letter_file = Path(dead_letter_file)
+        self.store: ArticleStore | None = None
+        self.run_id: int | None = None
+        self.pending: list[dict[str, Any]] = []
+        self._next_try = 0.0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+
+        def get(name: str, kind=None):
+            getter = {int: settings.getint, float: settings.getfloat, bool: settings.getbool}.get(kind, settings.get)
+            return getter(name, DEFAULTS[name])
+
+        if not get("PERUWIRE_STORE_ENABLED", bool):
+            raise NotConfigured("PERUWIRE_STORE_ENABLED is off")
+        pipeline = cls(
+            crawler,
+            db_url=resolve_db_url(settings),
+            batch_size=get("PERUWIRE_STORE_BATCH_SIZE", int),
+            busy_timeout=get("PERUWIRE_DB_BUSY_TIMEOUT", float),
+            retry_delay=get("PERUWIRE_STORE_RETRY_DELAY", float),
+            close_retries=get("PERUWIRE_STORE_CLOSE_RETRIES", int),
+            dead_letter_file=get("PERUWIRE_DEAD_LETTER_FILE"),
+        )
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    # --- Scrapy's pipeline methods ----------------------------------------------------
+    def open_spider(self, spider=None) -> None:
+        spider = spider or self.crawler.spider
+        engine = None
+        try:
+            engine = make_engine(self.db_url, busy_timeout=self.busy_timeout)
+            check_connection(engine)
+            upgrade_to_head(engine)
+            store = ArticleStore(engine)
+            self.run_id = store.open_run(spider.name)
+        except DatabaseError as exc:
+            logger.error("Storage unavailable, stopping the crawl: %s", exc)
+            if engine is not None:
+                engine.dispose()
+            self.stats.set_value(EXIT_CODE_STAT, CONFIG_ERROR)
+            raise CloseSpider(UNAVAILABLE_REASON) from None
+        except DBAPIError as exc:
+            logger.error("Storage unavailable, stopping the crawl: %s: %s",
+                         describe_url(engine.url), first_line(exc.orig))
+            engine.dispose()
+            self.stats.set_value(EXIT_CODE_STAT, CONFIG_ERROR)
+            raise CloseSpider(UNAVAILABLE_REASON) from None
+        self.store = store
+        self.stats.set_value(STATS + "run_id", self.run_id)
+        logger.info("Storing articles in %s (crawl run %d)", describe_url(engine.url), self.run_id)
+
+    def process_item(self, item, spider=None):
+        if self.store is None:
+            return item
+        try:
+            record = record_from_item(ItemAdapter(item))
+        except BadRecord as exc:
+            self.stats.inc_value(STATS + "item_errors")
+            raise DropItem(f"not stored: {exc}") from None
+        self.pending.append(record)
+        if len(self.pending) >= self.batch_size and time.monotonic() >= self._next_try:
+            self.flush()
+        return item
+
+    def close_spider(self, spider=None) -> None:
+        if self.store is None:
+            return
+        for attempt in range(self.close_retries + 1):
+            if not self.pending or self.flush():
+                break
+            if attempt < self.close_retries:
+                time.sleep(self.retry_delay)
+        if self.pending:
+            self._dead_letter(self.pending, "the database kept refusing them")
+            self.pending = []
+
+    def spider_closed(self, spider, reason: str) -> None:
+        if self.store is None:
+            return
+        stats = self.stats.get_stats()
+        failed = stats.get(STATS + "items_failed", 0)
+        status = FINISHED if reason == "finished" and not failed else FAILED
+        notes = [f"{failed} items written to {self.dead_letter_file}"] if failed else []
+        # Health checks (peruwire_crawl/extensions.py), when they have already run.
+        health = stats.get(HEALTH_REASONS_STAT) or []
+        if health and status == FINISHED:
+            status = UNHEALTHY
+        notes += [f"health check failed: {reason}" for reason in health]
+        try:
+            self.store.close_run(
+                self.run_id,
+                status=status,
+                finish_reason=reason,
+                pages_fetched=stats.get("downloader/response_count", 0),
+                new=stats.get(STATS + "new", 0),
+                updated=stats.get(STATS + "updated", 0),
+                unchanged=stats.get(STATS + "unchanged", 0),
+                duplicates=sum(v for k, v in stats.items() if k.startswith(DEDUP_DROPPED_STATS)),
+                errors=stats.get("log_count/ERROR", 0) + stats.get(STATS + "item_errors", 0),
+                notes="\n".join(notes) or None,
+            )
+        except DBAPIError as exc:
+            logger.error("Could not close crawl run %d in %s: %s", self.run_id,
+                         describe_url(self.store.engine.url), first_line(exc.orig))
+        finally:
+            self.store.engine.dispose()
+            self.store = None
+
+    # --- batches ----------------------------------------------------------------------
+    def flush(self) -> bool:
+        """Store the pending items; True when none is left pending."""
+        batch, self.pending = self.pending, []
+        try:
+            self._count(self.store.write(batch, run_id=self.run_id))
+        except OperationalError as exc:
+            self._refused(batch, exc)
+            return False
+        except (DBAPIError, StatementError):
+            # One item the database cannot take spoils its batch: store them one by one.
+            self._write_one_by_one(batch)
+        return not self.pending
+
+    def _write_one_by_one(self, batch: list[dict[str, Any]]) -> None:
+        for record in batch:
+            try:
+                self._count(self.store.write([record], run_id=self.run_id))
+            except OperationalError as exc:
+                self._refused([record], exc)
+            except (DBAPIError, StatementError) as exc:
+                self.stats.inc_value(STATS + "item_errors")
+                self._dead_letter([record], first_line(getattr(exc, "orig", None) or exc))
+
+    def _refused(self, batch: list[dict[str, Any]], exc: OperationalError) -> None:
+        self.pending[:0] = batch
+        self._next_try = time.monotonic() + self.retry_delay
+        self.stats.inc_value(STATS + "batches_failed")
+        logger.error(
+            "The database refused a batch of %d items (%s); %d items are kept and will be retried",
+            len(batch), first_line(exc.orig), len(self.pending),
+        )
+
+    def _count(self, outcomes) -> None:
+        self.stats.inc_value(STATS + "batches")
+        for outcome, count in outcomes.items():
+            self.stats.inc_value(STATS + outcome, count)
+
+    def _dead_letter(self, records: list[dict[str, Any]], why: str) -> None:
+        self.dead_letter_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.dead_letter_file.open("a", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(record_to_json(record) + "\n")
+        self.stats.inc_value(STATS + "items_failed", len(records))
+        logger.error(
+            "%d items could not be stored (%s); they were appended to %s: "
+            "store them later with `peruwire ingest %s`",
+            len(records), why, self.dead_letter_file, self.dead_letter_file,
+        )
