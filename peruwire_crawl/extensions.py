@@ -53,8 +53,7 @@ class RunMonitor:
         stats = dict(self.stats.get_stats())  # a snapshot, before our own log lines count
         stats.setdefault("finish_reason", reason)
         if reason == "already_running":
-            self.stats.set_value(exitcodes.EXIT_CODE_STAT, exitcodes.ALREADY_RUNNING)
-            self._write_stats_file()
+            self._write_stats_file()  # the run never started: there is nothing to check
             return
         reasons = failed_checks(stats, spider.state.get("empty_sections", []), self.thresholds)
         for failure in reasons:

@@ -45,7 +45,8 @@ class ArticleItem:
     translations: list[str] = field(default_factory=list)  # URLs of its other-language twins
 
     # --- crawl facts ---
-    complete: bool = True  # False when the article page could not be fetched or read
+    complete: bool = True  # False when the article page was not fetched or could not be read
+    page_fetched: bool = True  # False when the incremental crawl judged the listing enough
     incomplete_reason: str | None = None  # e.g. "HTTP 404", "DNS lookup failed"
     fetched_at: str | None = None  # ISO 8601 UTC time the article page was fetched
     listed_title: str | None = None  # title exactly as the section listing showed it

@@ -16,9 +16,10 @@ import logging
 import os
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+
+from peruwire_crawl.db.engine import describe_url, make_engine
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +34,17 @@ class RunLockBusy(Exception):
 
 class RunLock:
     def __init__(self, db_url: str):
-        self.url = make_url(db_url)
+        self.db_url = db_url
         self._file = None
         self._connection = None
         self._engine = None
 
     def describe(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return describe_url(self.db_url)
+
+    @property
+    def url(self):
+        return make_url(self.db_url)
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`RunLockBusy` at once (never waits)."""
@@ -81,8 +86,8 @@ class RunLock:
         self._file = handle
 
     def _acquire_advisory_lock(self) -> None:
-        # Its own connection, outside any pool: the lock lives exactly as long as it does.
-        self._engine = create_engine(self.url, poolclass=NullPool)
+        # A connection of its own, held for the whole run: the lock lives exactly as long.
+        self._engine = make_engine(self.url)
         self._connection = self._engine.connect()
         got_it = self._connection.execute(
             text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}

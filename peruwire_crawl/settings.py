@@ -32,6 +32,10 @@ PERUWIRE_DEDUP_TITLE_WINDOW_DAYS = 7
 # pipelines.dedup.MemorySeenStore knows nothing of earlier runs.
 PERUWIRE_DEDUP_STORE = "peruwire_crawl.db.seen.DatabaseSeenStore"
 
+# Incremental crawl: an article published within this many days has its page fetched again
+# on every run, since news gets corrected (peruwire_crawl/incremental.py).
+PERUWIRE_REFETCH_RECENT_DAYS = 3
+
 # --- storage (pipelines/store.py) ---------------------------------------------------------
 PERUWIRE_STORE_ENABLED = True
 PERUWIRE_STORE_BATCH_SIZE = 100  # items per transaction: a crash loses at most this many

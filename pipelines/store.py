@@ -42,7 +42,8 @@ from peruwire_crawl.db.engine import (
 from peruwire_crawl.db.migrate import upgrade_to_head
 from peruwire_crawl.db.schema import FAILED, FINISHED, UNHEALTHY
 from peruwire_crawl.db.store import ArticleStore, BadRecord, record_from_item, record_to_json
-from peruwire_crawl.exitcodes import CONFIG_ERROR, EXIT_CODE_STAT
+from peruwire_crawl.exitcodes import ALREADY_RUNNING, CONFIG_ERROR, EXIT_CODE_STAT
+from peruwire_crawl.runlock import RunLock, RunLockBusy
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ STATS = "peruwire/store/"
 DEDUP_DROPPED_STATS = "peruwire/dedup/dropped/"
 HEALTH_REASONS_STAT = "peruwire/health/failed_checks"  # set by peruwire_crawl.extensions.RunMonitor
 UNAVAILABLE_REASON = "storage_unavailable"
+ALREADY_RUNNING_REASON = "already_running"
 
 # Defaults of the pipeline's settings (documented in docs/operations.md and docs/analysts.md).
 DEFAULTS = {
@@ -74,6 +76,7 @@ class StorePipeline:
         self.close_retries = close_retries
         self.dead_letter_file = Path(dead_letter_file)
         self.store: ArticleStore | None = None
+        self.run_lock = RunLock(db_url)
         self.run_id: int | None = None
         self.pending: list[dict[str, Any]] = []
         self._next_try = 0.0
@@ -107,24 +110,32 @@ class StorePipeline:
         try:
             engine = make_engine(self.db_url, busy_timeout=self.busy_timeout)
             check_connection(engine)
+            # Before any migration or write: one run at a time per database.
+            self.run_lock.acquire()
             upgrade_to_head(engine)
             store = ArticleStore(engine)
             self.run_id = store.open_run(spider.name)
+        except RunLockBusy as exc:
+            engine.dispose()
+            logger.warning("Not crawling: %s; this run exits with status %d", exc, ALREADY_RUNNING)
+            self._stop(ALREADY_RUNNING, ALREADY_RUNNING_REASON)
         except DatabaseError as exc:
             logger.error("Storage unavailable, stopping the crawl: %s", exc)
-            if engine is not None:
-                engine.dispose()
-            self.stats.set_value(EXIT_CODE_STAT, CONFIG_ERROR)
-            raise CloseSpider(UNAVAILABLE_REASON) from None
+            self._stop(CONFIG_ERROR, UNAVAILABLE_REASON, engine)
         except DBAPIError as exc:
             logger.error("Storage unavailable, stopping the crawl: %s: %s",
                          describe_url(engine.url), first_line(exc.orig))
-            engine.dispose()
-            self.stats.set_value(EXIT_CODE_STAT, CONFIG_ERROR)
-            raise CloseSpider(UNAVAILABLE_REASON) from None
+            self._stop(CONFIG_ERROR, UNAVAILABLE_REASON, engine)
         self.store = store
         self.stats.set_value(STATS + "run_id", self.run_id)
         logger.info("Storing articles in %s (crawl run %d)", describe_url(engine.url), self.run_id)
+
+    def _stop(self, exit_code: int, reason: str, engine=None):
+        if engine is not None:
+            engine.dispose()
+        self.run_lock.release()
+        self.stats.set_value(EXIT_CODE_STAT, exit_code)
+        raise CloseSpider(reason) from None
 
     def process_item(self, item, spider=None):
         if self.store is None:
@@ -152,6 +163,12 @@ class StorePipeline:
             self.pending = []
 
     def spider_closed(self, spider, reason: str) -> None:
+        try:
+            self._close_run(reason)
+        finally:
+            self.run_lock.release()
+
+    def _close_run(self, reason: str) -> None:
         if self.store is None:
             return
         stats = self.stats.get_stats()

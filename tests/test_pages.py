@@ -182,6 +182,62 @@ def test_missing_article_page_has_no_fixture():
     assert not fixture_file(PD_ROOT, url).exists()
 
 
+# --- snapshots over time (overlays on peoplesdispatch/, fixtures/README.md) ----------------
+LATER_ROOT = FIXTURES / "peoplesdispatch-later" / "peoplesdispatch.org"
+BROKEN_ROOT = FIXTURES / "peoplesdispatch-broken" / "peoplesdispatch.org"
+NEW_ARTICLES = [
+    f"{PD}/2023/07/19/third-taking-of-lima-thousands-march-to-demand-boluartes-resignation/",
+    f"{PD}/2023/07/18/delegations-from-puno-arrive-in-lima-ahead-of-national-mobilization/",
+]
+RETITLED = f"{PD}/2023/01/12/rondas-campesinas-from-cajamarca-travel-to-lima-to-join-protests/"
+
+
+def layered(url: str, *roots: Path) -> Path:
+    """The file replay answers ``url`` from: the first root that has it (overlay first)."""
+    return next(path for path in (fixture_file(root, url) for root in roots) if path.exists())
+
+
+def test_later_snapshot_pushes_two_new_articles_onto_new_peru_left_keeping_eight_per_page():
+    _, seed = seed_articles()
+    first = section(f"{PD}/tag/new-peru-left/", LATER_ROOT)
+    second = section(first.next_page_url, LATER_ROOT)
+    assert [entry.url for entry in first.entries[:2]] == NEW_ARTICLES
+    assert (len(first.entries), len(second.entries), second.next_page_url) == (8, 5, None)
+    assert [(entry.title, entry.summary) for entry in first.entries[2:] + second.entries] == seed
+    for entry in first.entries[:2]:
+        page = article(entry.url, LATER_ROOT)
+        assert (page.title, page.summary, page.problems) == (entry.title, entry.summary, [])
+
+
+def test_later_snapshot_retitles_one_article_in_its_listing_and_on_its_page():
+    old_title = "Rondas campesinas from Cajamarca travel to Lima to join protests"
+    new_title = "Rondas campesinas from Cajamarca arrive in Lima to join anti-government protests"
+    titles = lambda page: {entry.url: entry.title for entry in page.entries}
+    before, after = section(f"{PD}/tag/peru/"), section(f"{PD}/tag/peru/", LATER_ROOT)
+    assert (titles(before)[RETITLED], titles(after)[RETITLED]) == (old_title, new_title)
+    assert {u: t for u, t in titles(after).items() if u != RETITLED} == {u: t for u, t in titles(before).items() if u != RETITLED}
+    assert (article(RETITLED).title, article(RETITLED, LATER_ROOT).title) == (old_title, new_title)
+    assert [c.value for c in article(RETITLED, LATER_ROOT).modified_candidates] == ["2023-07-12T09:41:27+00:00"] * 2
+
+
+def test_later_snapshot_holds_only_what_changed():
+    overlay = {path.relative_to(LATER_ROOT) for path in LATER_ROOT.rglob("index.html")}
+    assert not fixture_file(LATER_ROOT, f"{PD}/tag/peru/page/2/").exists()
+    assert not fixture_file(LATER_ROOT, f"{PD}/tag/impeachment-of-martin-vizcarra/").exists()
+    assert len(overlay) == 6
+    page_two = layered(f"{PD}/tag/peru/page/2/", LATER_ROOT, PD_ROOT)
+    assert page_two == fixture_file(PD_ROOT, f"{PD}/tag/peru/page/2/")
+
+
+def test_broken_snapshot_section_rendered_client_side_has_no_entries_and_says_so():
+    url = f"{PD}/tag/impeachment-of-martin-vizcarra/"
+    page = section(url, BROKEN_ROOT)
+    assert page.name == "Impeachment of Martín Vizcarra"  # the chrome is still there
+    assert page.entries == [] and page.next_page_url is None
+    assert page.problems == ["no article entries found"]
+    assert "window.pdArchive" in fixture_file(BROKEN_ROOT, url).read_text("utf-8")
+
+
 # --- the stock WordPress theme (generic rules only) ----------------------------------------
 def test_stock_theme_section_is_read_by_the_generic_rules():
     first = section(f"{STOCK}/category/peru/", STOCK_ROOT)

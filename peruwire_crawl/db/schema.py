@@ -110,6 +110,17 @@ crawl_runs = Table(
     Index(None, "started_at"),
 )
 
+# What a section page's server said about its version (ETag, Last-Modified) when we last
+# read it, so the next run can ask "changed since?" and take a 304 as "nothing new".
+page_validators = Table(
+    "page_validators",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),  # the header's text, sent back verbatim
+    Column("checked_at", UtcDateTime, nullable=False),
+)
+
 # crawl_runs.status values.
 RUNNING, FINISHED, FAILED, UNHEALTHY = "running", "finished", "failed", "unhealthy"
 
@@ -123,5 +134,5 @@ SEARCH_OBJECTS = frozenset(
 
 __all__ = [
     "metadata", "articles", "article_sections", "article_revisions", "article_translations",
-    "crawl_runs", "RUNNING", "FINISHED", "FAILED", "UNHEALTHY",
+    "crawl_runs", "page_validators", "RUNNING", "FINISHED", "FAILED", "UNHEALTHY",
 ]

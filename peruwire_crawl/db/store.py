@@ -27,9 +27,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
+from peruwire_crawl.db.dialect import insert_for
 from peruwire_crawl.db.engine import write_transaction
 from peruwire_crawl.db.schema import (
     FINISHED,
@@ -91,10 +91,6 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def _insert(dialect: str, table: Table):
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def merge(stored: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
     """The article's values once ``record`` is applied to the ``stored`` row (rules above)."""
     merged = {column: stored[column] for column in (*CONTENT_COLUMNS, *LISTING_COLUMNS, "complete", "incomplete_reason")}
@@ -130,15 +126,15 @@ class ArticleStore:
         self.dialect = engine.dialect.name
         # Statements built once: parameters are passed at execution (fast, and cached).
         self._insert_article = (
-            _insert(self.dialect, articles)
+            insert_for(self.dialect, articles)
             .on_conflict_do_nothing(index_elements=["url"])
             .returning(articles.c.id)
         )
         self._select_article = select(articles).where(articles.c.url == bindparam("url")).with_for_update()
         self._touch = (update(articles).where(articles.c.id == bindparam("article_id"))
                        .values(last_seen_at=bindparam("now")))
-        self._insert_sections = _insert(self.dialect, article_sections).on_conflict_do_nothing()
-        self._insert_translations = _insert(self.dialect, article_translations).on_conflict_do_nothing()
+        self._insert_sections = insert_for(self.dialect, article_sections).on_conflict_do_nothing()
+        self._insert_translations = insert_for(self.dialect, article_translations).on_conflict_do_nothing()
 
     # --- articles ---------------------------------------------------------------------
     def write(self, records: Iterable[Mapping[str, Any]], *, run_id: int | None = None,

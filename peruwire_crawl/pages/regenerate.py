@@ -20,7 +20,9 @@ from peruwire_crawl.pages.article import ArticlePage
 from peruwire_crawl.pages.section import SectionPage
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-SITES = ("peoplesdispatch", "stockwp")  # fixture roots (each one a PERUWIRE_REPLAY directory)
+# Fixture roots, each one a PERUWIRE_REPLAY directory. The "-later"/"-broken" ones are overlays
+# on peoplesdispatch/ (only the pages that changed); their pages are read like any other.
+SITES = ("peoplesdispatch", "peoplesdispatch-later", "peoplesdispatch-broken", "stockwp")
 EXPECTED = FIXTURES / "expected"
 ARTICLE_PATH = re.compile(r"/\d{4}/\d{2}/\d{2}/[^/]+/$")  # WordPress /YYYY/MM/DD/slug/
 

@@ -7,6 +7,11 @@ One article, one item: an article listed by several sections is fetched once, an
 is held back until every section listing has been read, so that all its sections are on it.
 All bookkeeping lives in ``self.state``, which Scrapy persists under ``-s JOBDIR=...``,
 so a paused crawl resumes with it.
+
+Incremental by default (:mod:`peruwire_crawl.incremental`): a section page is asked
+"changed since?" (ETag / Last-Modified from the last run; a 304 means nothing new), an
+article page is fetched only when the policy says so, and a section's pagination is walked
+only while its pages list something that needed fetching. ``-a mode=full`` walks everything.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from peruwire_crawl.db.engine import resolve_db_url
+from peruwire_crawl.db.memory import CrawlMemory, Validators
+from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
 from peruwire_crawl.items import ArticleItem
 from peruwire_crawl.pages import ArticlePage, SectionPage
 from peruwire_crawl.sources import SourceRegistry
@@ -39,12 +47,12 @@ class Listing:
 class PeruSpider(scrapy.Spider):
     name = "peru"
 
-    def __init__(self, *args, sections: str | None = None, mode: str = "incremental", **kwargs):
+    def __init__(self, *args, sections: str | None = None, mode: str = INCREMENTAL, **kwargs):
         super().__init__(*args, **kwargs)
         self.state = {}  # replaced by the saved state when resuming with JOBDIR
         self.sections_arg = sections
-        if mode not in ("incremental", "full"):
-            raise ValueError(f"mode must be 'incremental' or 'full', not {mode!r}")
+        if mode not in (INCREMENTAL, FULL):
+            raise ValueError(f"mode must be '{INCREMENTAL}' or '{FULL}', not {mode!r}")
         self.mode = mode
 
     @classmethod
@@ -59,7 +67,15 @@ class PeruSpider(scrapy.Spider):
             source = spider.sources.for_url(url)
             hosts.update(source.hosts or (urlsplit(url).hostname,))
         spider.allowed_domains = sorted(h for h in hosts if h)
+        spider.policy = FetchPolicy.from_settings(crawler.settings, spider.mode)
+        # Without storage there is no memory of earlier runs: every article is new.
+        spider.memory = (
+            CrawlMemory(resolve_db_url(crawler.settings))
+            if crawler.settings.getbool("PERUWIRE_STORE_ENABLED")
+            else None
+        )
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
         return spider
 
     def _section_urls(self) -> list[str]:
@@ -87,6 +103,16 @@ class PeruSpider(scrapy.Spider):
         return self.state.setdefault("listing_pages_seen", set())
 
     @property
+    def _fetch_reasons(self) -> dict[str, str | None]:
+        """Per listed article: why its page is fetched this run (None: it is not)."""
+        return self.state.setdefault("fetch_reasons", {})
+
+    @property
+    def _new_validators(self) -> dict[str, Validators]:
+        """Section pages' ETag/Last-Modified seen this run, saved when the run succeeds."""
+        return self.state.setdefault("new_validators", {})
+
+    @property
     def _articles_in_flight(self) -> set[str]:
         """Article requests sent and not yet answered by a callback or errback."""
         return self.state.setdefault("articles_in_flight", set())
@@ -110,13 +136,31 @@ class PeruSpider(scrapy.Spider):
         self._listing_pages_in_flight(+1)
         return scrapy.Request(
             url,
+            headers=self._conditional_headers(url),
             callback=self.parse_section,
             errback=self.section_failed,
-            meta={"section": section, "page_number": page_number},
+            meta={"section": section, "page_number": page_number, "handle_httpstatus_list": [304]},
         )
 
+    def _conditional_headers(self, url: str) -> dict[str, str]:
+        """"Changed since?" headers from the last run's validators (incremental mode only)."""
+        if self.mode == FULL or self.memory is None:
+            return {}
+        known = self._guarded_read(self.memory.validators, url)
+        headers = {}
+        if known and known.etag:
+            headers["If-None-Match"] = known.etag
+        if known and known.last_modified:
+            headers["If-Modified-Since"] = known.last_modified
+        return headers
+
     def parse_section(self, response):
+        if response.status == 304:
+            self.crawler.stats.inc_value("peruwire/sections/not_modified")
+            yield from self._listing_page_done()
+            return
         section = response.meta["section"]
+        self._remember_validators(response)
         page = SectionPage.from_response(response)
         self.crawler.stats.inc_value("peruwire/sections/pages")
         for problem in page.problems:
@@ -124,47 +168,97 @@ class PeruSpider(scrapy.Spider):
         if response.meta["page_number"] == 1 and not page.entries:
             self.crawler.stats.inc_value("peruwire/sections/empty_first_page")
             self.state.setdefault("empty_sections", []).append(section)
-        for entry in page.entries:
-            request = self._note_listed_article(entry, section)
-            if request is not None:
-                yield request
-        if page.next_page_url:
+        listed = self._listed_articles(page.entries)
+        now = datetime.fromisoformat(_fetch_time(response))
+        known = self._known_articles(list(listed))
+        for url, entry in listed.items():
+            yield from self._note_listed_article(url, entry, section, known.get(url), now)
+        # Walk on only while this page lists something that needed fetching.
+        something_new = self.mode == FULL or any(self._fetch_reasons.get(url) for url in listed)
+        if page.next_page_url and something_new:
             next_request = self._listing_request(
                 page.next_page_url, section, response.meta["page_number"] + 1
             )
             if next_request is not None:
                 yield next_request
+        elif page.next_page_url:
+            self.crawler.stats.inc_value("peruwire/sections/stopped_early")
         yield from self._listing_page_done()
+
+    def _remember_validators(self, response) -> None:
+        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        if etag or modified:
+            self._new_validators[response.url] = Validators(
+                etag.decode("latin-1") if etag else None,
+                modified.decode("latin-1") if modified else None,
+            )
+
+    def _listed_articles(self, entries) -> dict:
+        """The entries worth following, by canonical URL (off-site and odd schemes left out)."""
+        listed = {}
+        for entry in entries:
+            if not is_http_url(entry.url):
+                self.crawler.stats.inc_value("peruwire/articles/skipped_scheme")
+                continue
+            url = canonical_url(entry.url)
+            if not self._on_allowed_host(url):
+                self.logger.debug("not following %s: outside the section's hosts", url)
+                self.crawler.stats.inc_value("peruwire/articles/skipped_offsite")
+                continue
+            listed.setdefault(url, entry)
+        return listed
+
+    def _known_articles(self, urls: list[str]) -> dict:
+        if self.mode == FULL or self.memory is None:
+            return {}
+        return self._guarded_read(self.memory.known_articles, urls) or {}
+
+    def _guarded_read(self, read, *args):
+        """A read of the crawl's memory; if the database cannot answer, the run goes on as
+        if it remembered nothing (it fetches more, it loses nothing)."""
+        try:
+            return read(*args)
+        except Exception as error:  # why: any database failure here must only cost requests
+            self.logger.warning("cannot read earlier runs from the database (%s): fetching as new", error)
+            self.crawler.stats.inc_value("peruwire/incremental/memory_errors")
+            return None
 
     def section_failed(self, failure):
         self.logger.error("section page %s failed: %s", failure.request.url, _reason(failure))
         self.crawler.stats.inc_value("peruwire/sections/failed")
         yield from self._listing_page_done()
 
-    def _note_listed_article(self, entry, section: str):
-        """Remember that ``section`` lists ``entry``; a Request the first time it is seen."""
-        if not is_http_url(entry.url):
-            self.crawler.stats.inc_value("peruwire/articles/skipped_scheme")
-            return None
-        url = canonical_url(entry.url)
-        if not self._on_allowed_host(url):
-            self.logger.debug("not following %s: outside the section's hosts", url)
-            self.crawler.stats.inc_value("peruwire/articles/skipped_offsite")
-            return None
+    def _note_listed_article(self, url: str, entry, section: str, known, now: datetime):
+        """Remember that ``section`` lists the article; the first time it is seen, either a
+        Request for its page or, when the listing is enough, its listing-only item."""
         listing = self._listings.get(url)
         if listing is not None:
             if section not in listing.sections:
                 listing.sections.append(section)
-            return None
+            return
         self._listings[url] = Listing(sections=[section], title=entry.title, summary=entry.summary)
         self.crawler.stats.inc_value("peruwire/articles/listed")
+        reason = self.policy.reason_to_fetch(known, entry.title, entry.summary, now)
+        self._fetch_reasons[url] = reason
+        if reason is None:
+            self.crawler.stats.inc_value("peruwire/articles/not_fetched_unchanged")
+            yield from self._emit(self._listing_only_item(url))
+            return
+        self.crawler.stats.inc_value(f"peruwire/articles/fetch_reason/{reason}")
         self._articles_in_flight.add(url)
-        return scrapy.Request(
+        yield scrapy.Request(
             url,
             callback=self.parse_article,
             errback=self.article_failed,
             meta={"article_url": url},
         )
+
+    def _listing_only_item(self, url: str) -> ArticleItem:
+        """An unchanged article, seen again in a listing: storage moves its last_seen_at and
+        records its sections, and keeps everything it has."""
+        item = self._unfetched_item(url, reason=None, error=False)
+        item.page_fetched = False
+        return item
 
     def _on_allowed_host(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()
@@ -213,7 +307,7 @@ class PeruSpider(scrapy.Spider):
         self.logger.warning("article page %s failed (%s); keeping the listing's data", listed_url, reason)
         yield from self._emit(self._unfetched_item(listed_url, reason))
 
-    def _unfetched_item(self, listed_url: str, reason: str, error: bool = True) -> ArticleItem:
+    def _unfetched_item(self, listed_url: str, reason: str | None, error: bool = True) -> ArticleItem:
         """The item for an article whose page we could not read: the listing's data only."""
         self._articles_in_flight.discard(listed_url)
         item = self._item_from_listing(listed_url)
@@ -299,6 +393,21 @@ class PeruSpider(scrapy.Spider):
 
     def _flush_held(self, response):
         yield from self._release_held()
+
+    def spider_closed(self, spider, reason):
+        """Keep the section pages' validators only after a run that stored everything: a
+        304 next time must not hide articles this run failed to store."""
+        if self.memory is None:
+            return
+        stats = self.crawler.stats
+        stored_all = not stats.get_value("peruwire/store/items_failed") and not stats.get_value(
+            "peruwire/store/batches_failed"
+        )
+        try:
+            if reason == "finished" and stored_all:
+                self._guarded_read(self.memory.save_validators, self._new_validators)
+        finally:
+            self.memory.close()
 
 
 def _reason(failure) -> str:

@@ -1,0 +1,90 @@
+"""What earlier runs left in the database that makes the next run cheap.
+
+- ``known_articles(urls)``: for the incremental crawl, what is stored of each listed URL
+  (listing title and summary as last seen, publication date, whether its page was read);
+- ``validators(url)`` / ``save_validators(...)``: each section page's ETag and
+  Last-Modified, for conditional requests.
+
+One read connection, opened on first use (the storage pipeline has migrated the database
+by then) and closed by ``close()``. Writes go through ``write_transaction``, like storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from peruwire_crawl.db.dialect import upsert
+from peruwire_crawl.db.engine import make_engine, write_transaction
+from peruwire_crawl.db.schema import articles, page_validators
+from peruwire_crawl.db.store import utc_now
+
+
+@dataclass(frozen=True)
+class KnownArticle:
+    url: str
+    listed_title: str | None
+    listed_summary: str | None
+    published_at: datetime | None
+    complete: bool
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class CrawlMemory:
+    # SQLite allows 32766 bound parameters per statement; listings hold a few dozen URLs.
+    LOOKUP_CHUNK = 500
+
+    def __init__(self, db_url: str):
+        self.db_url = db_url
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.db_url)
+        return self._engine
+
+    def known_articles(self, urls: list[str]) -> dict[str, KnownArticle]:
+        found: dict[str, KnownArticle] = {}
+        columns = (articles.c.url, articles.c.listed_title, articles.c.listed_summary,
+                   articles.c.published_at, articles.c.complete)
+        with self.engine.connect() as connection:
+            for start in range(0, len(urls), self.LOOKUP_CHUNK):
+                chunk = urls[start:start + self.LOOKUP_CHUNK]
+                for row in connection.execute(select(*columns).where(articles.c.url.in_(chunk))):
+                    found[row.url] = KnownArticle(row.url, row.listed_title, row.listed_summary,
+                                                  row.published_at, bool(row.complete))
+        return found
+
+    def validators(self, url: str) -> Validators | None:
+        query = select(page_validators.c.etag, page_validators.c.last_modified).where(
+            page_validators.c.url == url
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).one_or_none()
+        return Validators(row.etag, row.last_modified) if row else None
+
+    def save_validators(self, by_url: dict[str, Validators]) -> None:
+        if not by_url:
+            return
+        now = utc_now()
+        rows = [
+            {"url": url, "etag": v.etag, "last_modified": v.last_modified, "checked_at": now}
+            for url, v in by_url.items()
+        ]
+        statement = upsert(self.engine.dialect.name, page_validators, ["url"],
+                           ["etag", "last_modified", "checked_at"])
+        with write_transaction(self.engine) as connection:
+            connection.execute(statement, rows)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
