@@ -153,8 +153,29 @@ def cmd_stats(args) -> int:
             out.write(f"\n{heading}:\n")
             _table(groups[by], out, indent="  ")
         out.write(f"\nlast {args.runs} crawl runs:\n")
-        columns = [c for c in queries.RUN_COLUMNS if c != "notes"]
-        _table([columns] + [[run[c] for c in columns] for run in runs], out, indent="  ")
+        _runs_table(runs, out, indent="  ")
+    return 0
+
+
+def _runs_table(runs: list[dict[str, Any]], out: TextIO, indent: str = "") -> None:
+    columns = [c for c in queries.RUN_COLUMNS if c != "notes"]
+    _table([columns] + [[run[c] for c in columns] for run in runs], out, indent=indent)
+
+
+def cmd_runs(args) -> int:
+    engine = _readable(_open_engine(args.db))
+    with engine.connect() as connection:
+        runs = queries.last_runs(connection, args.limit)
+    with _output(None) as out:
+        if args.json:
+            for run in runs:
+                out.write(json.dumps(_json_ready(run), ensure_ascii=False) + "\n")
+            return 0
+        _runs_table(runs, out)
+        # Why a run was unhealthy or failed: one indented line per recorded reason.
+        for run in runs:
+            for note in (run["notes"] or "").splitlines():
+                out.write(f"run {run['id']}: {note}\n")
     return 0
 
 
@@ -301,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "peruwire stats --runs 5")
     stats.add_argument("--runs", type=int, default=10, metavar="N", help="how many crawl runs to show (default 10)")
     stats.add_argument("--json", action="store_true", help="one JSON object instead of text")
+
+    runs = _command(commands, "runs", cmd_runs,
+                    "Recent crawl runs, newest first: status, counts, and why a run was unhealthy.",
+                    "peruwire runs --limit 5")
+    runs.add_argument("--limit", type=int, default=10, metavar="N", help="how many runs (default 10)")
+    runs.add_argument("--json", action="store_true", help="JSON lines instead of a table")
 
     search = _command(commands, "search", cmd_search,
                       "Full-text search over titles, summaries and bodies; every word must appear.\n"

@@ -70,6 +70,17 @@ DEFAULT_WINDOW_DAYS = 7
 SAME_URL = "same_url"
 SAME_TITLE = "same_title"
 SAME_TITLE_STORED = "same_title_stored"
+
+
+class DuplicateItem(DropItem):
+    """A dropped duplicate, saying which article it duplicates: storage records the
+    duplicate's URL as an alias of ``duplicate_of`` (from the ``item_dropped`` signal), so
+    later runs know that URL without fetching it."""
+
+    def __init__(self, message: str, *, duplicate_of: str, reason: str):
+        super().__init__(message, log_level="DEBUG")
+        self.duplicate_of = duplicate_of
+        self.reason = reason
 STATS_PREFIX = "peruwire/dedup"
 
 
@@ -311,7 +322,8 @@ class DedupPipeline:
             self.stats.inc_value(f"{STATS_PREFIX}/replaced_incomplete")
             return
         logger.debug("dropped %s: its URL was already seen in this run", article.url)
-        self._drop(SAME_URL, f"duplicate of {article.url}: same canonical URL as an earlier item of this run")
+        self._drop(SAME_URL, f"duplicate of {article.url}: same canonical URL as an earlier item of this run",
+                   article.url)
 
     def _check_title(self, article: SeenArticle) -> None:
         if not article.title_key:
@@ -332,13 +344,14 @@ class DedupPipeline:
             self._drop(
                 reason,
                 f"duplicate of {whose}{match.url}: {article.url} has the same title, published within {window}",
+                match.url,
             )
 
     def _title_match(self, store: SeenStore, article: SeenArticle) -> SeenArticle | None:
         candidates = store.find_by_title(article.source, article.title_key, article.published_at, self.window)
         return next((other for other in candidates if is_same_article(article, other, self.window)), None)
 
-    def _drop(self, reason: str, message: str) -> None:
+    def _drop(self, reason: str, message: str, duplicate_of: str) -> None:
         self.stats.inc_value(f"{STATS_PREFIX}/dropped/{reason}")
         # We log a one-line reason ourselves; Scrapy's own line prints the whole item.
-        raise DropItem(message, log_level="DEBUG")
+        raise DuplicateItem(message, duplicate_of=duplicate_of, reason=reason)

@@ -44,6 +44,7 @@ from peruwire_crawl.db.schema import FAILED, FINISHED, UNHEALTHY
 from peruwire_crawl.db.store import ArticleStore, BadRecord, record_from_item, record_to_json
 from peruwire_crawl.exitcodes import ALREADY_RUNNING, CONFIG_ERROR, EXIT_CODE_STAT
 from peruwire_crawl.runlock import RunLock, RunLockBusy
+from pipelines.dedup import DuplicateItem
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class StorePipeline:
         self.run_lock = RunLock(db_url)
         self.run_id: int | None = None
         self.pending: list[dict[str, Any]] = []
+        self.pending_aliases: dict[str, str] = {}  # duplicate's URL -> the article's URL
         self._next_try = 0.0
 
     @classmethod
@@ -101,6 +103,7 @@ class StorePipeline:
             dead_letter_file=get("PERUWIRE_DEAD_LETTER_FILE"),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
 
     # --- Scrapy's pipeline methods ----------------------------------------------------
@@ -150,11 +153,16 @@ class StorePipeline:
             self.flush()
         return item
 
+    def item_dropped(self, item, response, exception, spider=None) -> None:
+        """A duplicate under another URL (a changed slug): remember that URL as an alias."""
+        if self.store is not None and isinstance(exception, DuplicateItem):
+            self.pending_aliases[ItemAdapter(item)["url"]] = exception.duplicate_of
+
     def close_spider(self, spider=None) -> None:
         if self.store is None:
             return
         for attempt in range(self.close_retries + 1):
-            if not self.pending or self.flush():
+            if not (self.pending or self.pending_aliases) or self.flush():
                 break
             if attempt < self.close_retries:
                 time.sleep(self.retry_delay)
@@ -206,6 +214,7 @@ class StorePipeline:
         batch, self.pending = self.pending, []
         try:
             self._count(self.store.write(batch, run_id=self.run_id))
+            self._write_aliases()
         except OperationalError as exc:
             self._refused(batch, exc)
             return False
@@ -213,6 +222,15 @@ class StorePipeline:
             # One item the database cannot take spoils its batch: store them one by one.
             self._write_one_by_one(batch)
         return not self.pending
+
+    def _write_aliases(self) -> None:
+        """Aliases are a saving, not data: one that cannot be written is logged and let go
+        (the next run then fetches that URL once more)."""
+        aliases, self.pending_aliases = self.pending_aliases, {}
+        try:
+            self.store.add_aliases(aliases)
+        except DBAPIError as exc:
+            logger.warning("could not record %d article URL aliases: %s", len(aliases), first_line(exc.orig))
 
     def _write_one_by_one(self, batch: list[dict[str, Any]]) -> None:
         for record in batch:

@@ -273,20 +273,7 @@ SILENTLY_LOST = (
 )
 
 
-def _failed_article_params():
-    reasons = {
-        T[9]: SILENTLY_LOST.format(how="the redirect loop comes back to the article URL and "
-                                       "Scrapy's dupefilter drops it (1 hit on each URL, no error)"),
-        T[10]: SILENTLY_LOST.format(how="the redirect to another host is dropped by "
-                                        "OffsiteMiddleware (stat offsite/filtered)"),
-    }
-    return [
-        pytest.param(path, marks=pytest.mark.xfail(strict=True, reason=reasons[path])) if path in reasons else path
-        for path in FAILED_ARTICLES
-    ]
-
-
-@pytest.mark.parametrize("path", _failed_article_params())
+@pytest.mark.parametrize("path", FAILED_ARTICLES)
 def test_a_failed_article_is_counted_and_kept_incomplete(storm, path):
     """Counted: the failure is logged with its reason, and the article is stored as
     incomplete (what the listing said), so the next run fetches it again."""
@@ -359,14 +346,12 @@ LATIN1_AS_UTF8 = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=LATIN1_AS_UTF8)
 def test_no_mojibake_anywhere_in_the_database(storm):
     for path, row in rows(storm.db).items():
         for column in ("title", "summary", "body", "listed_title", "listed_summary"):
             assert not MOJIBAKE.search(row[column] or ""), (path, column, row[column])
 
 
-@pytest.mark.xfail(strict=True, reason=LATIN1_AS_UTF8)
 def test_latin1_page_declared_utf8_is_repaired_or_rejected(storm):
     row = storm.rows_after_first[LATIN1_MISLABELLED]
     if row["complete"]:
@@ -450,10 +435,6 @@ def test_a_section_that_never_answers_is_an_unhealthy_run(tmp_path):
     assert run.returncode == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Scrapy's RetryMiddleware retries a 429 at once, ignoring Retry-After; no project "
-    "middleware honours it (peruwire_crawl/middlewares.py). A crawl that runs for years "
-    "should wait what the server asks (capped) before retrying"))
 def test_retry_after_is_honoured(tmp_path):
     path = T[0]
     with FaultSite(FIXTURES, SITE["host"], plan=FaultPlan({path: [RetryAfter(3), Ok()]})) as site:
@@ -622,10 +603,6 @@ def test_the_database_password_never_appears_in_the_logs(tmp_path, how):
     assert PASSWORD not in cli.stdout + cli.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "exit status 1, not CONFIG_ERROR (78): pipelines/store.py sets peruwire/exit_code=78 at "
-    "spider open, then RunMonitor.spider_closed (peruwire_crawl/extensions.py) overwrites it "
-    "with UNHEALTHY because finish_reason is 'storage_unavailable'"))
 def test_an_unreachable_database_exits_with_config_error(tmp_path):
     run = crawl_with_unreachable_database(tmp_path, "setting")
     assert run.returncode == 78, run.log[-2000:]

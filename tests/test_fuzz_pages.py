@@ -276,7 +276,7 @@ def test_unmutated_seed_pages_read_without_problems_in_their_own_kind():
     """The control: real article pages give a body, real listings give entries."""
     for path in SEED_PAGES:
         relative = path.relative_to(REPO).as_posix()
-        if "/tag/" in relative and "empty" not in relative:
+        if "/tag/" in relative and "empty" not in relative and "-broken/" not in relative:
             assert SectionPage(path.read_bytes(), URL).entries, relative
         elif "/20" in relative and "/tag/" not in relative:
             assert ArticlePage(path.read_bytes(), URL).body, relative

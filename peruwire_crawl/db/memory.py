@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from peruwire_crawl.db.dialect import upsert
 from peruwire_crawl.db.engine import make_engine, write_transaction
-from peruwire_crawl.db.schema import articles, page_validators
+from peruwire_crawl.db.schema import article_aliases, articles, page_validators
 from peruwire_crawl.db.store import utc_now
 
 
@@ -52,15 +52,24 @@ class CrawlMemory:
         return self._engine
 
     def known_articles(self, urls: list[str]) -> dict[str, KnownArticle]:
+        """What is stored of each URL, by the URL asked. A URL known as an alias of another
+        article answers with that article (its ``url`` then differs from the one asked)."""
         found: dict[str, KnownArticle] = {}
         columns = (articles.c.url, articles.c.listed_title, articles.c.listed_summary,
                    articles.c.published_at, articles.c.complete)
+        by_url = select(articles.c.url.label("asked"), *columns)
+        by_alias = select(article_aliases.c.url.label("asked"), *columns).join(
+            article_aliases, article_aliases.c.article_url == articles.c.url
+        )
         with self.engine.connect() as connection:
             for start in range(0, len(urls), self.LOOKUP_CHUNK):
                 chunk = urls[start:start + self.LOOKUP_CHUNK]
-                for row in connection.execute(select(*columns).where(articles.c.url.in_(chunk))):
-                    found[row.url] = KnownArticle(row.url, row.listed_title, row.listed_summary,
-                                                  row.published_at, bool(row.complete))
+                query = by_url.where(articles.c.url.in_(chunk)).union_all(
+                    by_alias.where(article_aliases.c.url.in_(chunk))
+                )
+                for row in connection.execute(query):
+                    found[row.asked] = KnownArticle(row.url, row.listed_title, row.listed_summary,
+                                                    row.published_at, bool(row.complete))
         return found
 
     def validators(self, url: str) -> Validators | None:

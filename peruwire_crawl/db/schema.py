@@ -121,6 +121,16 @@ page_validators = Table(
     Column("checked_at", UtcDateTime, nullable=False),
 )
 
+# Other URLs of a stored article (a changed slug found by dedup's title rule): the
+# incremental crawl takes them as known, and never fetches them again.
+article_aliases = Table(
+    "article_aliases",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("article_url", Text, nullable=False),  # articles.url of the article it duplicates
+    Column("first_seen_at", UtcDateTime, nullable=False),
+)
+
 # crawl_runs.status values.
 RUNNING, FINISHED, FAILED, UNHEALTHY = "running", "finished", "failed", "unhealthy"
 
@@ -134,5 +144,5 @@ SEARCH_OBJECTS = frozenset(
 
 __all__ = [
     "metadata", "articles", "article_sections", "article_revisions", "article_translations",
-    "crawl_runs", "page_validators", "RUNNING", "FINISHED", "FAILED", "UNHEALTHY",
+    "crawl_runs", "page_validators", "article_aliases", "RUNNING", "FINISHED", "FAILED", "UNHEALTHY",
 ]

@@ -34,6 +34,7 @@ from peruwire_crawl.db.engine import write_transaction
 from peruwire_crawl.db.schema import (
     FINISHED,
     RUNNING,
+    article_aliases,
     article_revisions,
     article_sections,
     article_translations,
@@ -193,6 +194,16 @@ class ArticleStore:
         connection.execute(update(articles).where(articles.c.id == stored["id"])
                            .values(last_seen_at=now, changed_at=now, **changes))
         return UPDATED
+
+    def add_aliases(self, aliases: Mapping[str, str], now: datetime | None = None) -> None:
+        """Record each ``url -> article_url`` pair (first sighting wins)."""
+        if not aliases:
+            return
+        rows = [{"url": url, "article_url": target, "first_seen_at": now or utc_now()}
+                for url, target in aliases.items() if url != target]
+        statement = insert_for(self.dialect, article_aliases).on_conflict_do_nothing()
+        with write_transaction(self.engine) as connection:
+            connection.execute(statement, rows)
 
     # --- crawl runs -------------------------------------------------------------------
     def open_run(self, spider: str, started_at: datetime | None = None) -> int:

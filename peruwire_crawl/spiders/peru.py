@@ -35,6 +35,10 @@ from peruwire_crawl.sources import SourceRegistry
 from peruwire_crawl.urls import canonical_url, is_http_url
 
 
+# Scrapy's RobotsTxtMiddleware says so in the IgnoreRequest it raises (it has no subclass).
+ROBOTS_REFUSAL = "robots.txt"
+
+
 @dataclass
 class Listing:
     """What the section listings said about one article."""
@@ -172,7 +176,13 @@ class PeruSpider(scrapy.Spider):
         now = datetime.fromisoformat(_fetch_time(response))
         known = self._known_articles(list(listed))
         for url, entry in listed.items():
-            yield from self._note_listed_article(url, entry, section, known.get(url), now)
+            article = known.get(url)
+            if article is not None and article.url != url:
+                # A URL dedup found to be another of a stored article's (a changed slug):
+                # the listing is that article's.
+                self.crawler.stats.inc_value("peruwire/articles/known_alias")
+                url = article.url
+            yield from self._note_listed_article(url, entry, section, article, now)
         # Walk on only while this page lists something that needed fetching.
         something_new = self.mode == FULL or any(self._fetch_reasons.get(url) for url in listed)
         if page.next_page_url and something_new:
@@ -297,8 +307,8 @@ class PeruSpider(scrapy.Spider):
     def article_failed(self, failure):
         """The article page is gone or broken: keep what the listing said, marked incomplete."""
         listed_url = failure.request.meta["article_url"]
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # Refused on our side (robots.txt): a choice, not an error of the site.
+        if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in failure.getErrorMessage():
+            # Refused on our side: a choice, not an error of the site.
             self.crawler.stats.inc_value("peruwire/articles/not_fetched_by_choice")
             reason = f"not fetched: {failure.getErrorMessage()}"
             yield from self._emit(self._unfetched_item(listed_url, reason, error=False))
