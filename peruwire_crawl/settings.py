@@ -19,8 +19,6 @@ PERUWIRE_SECTIONS_FILE = None
 PERUWIRE_REPLAY = None
 # Save every response of the crawl into this directory, in the fixture format.
 PERUWIRE_RECORD = None
-# Contact URL put in the User-Agent, so site owners can reach whoever runs the crawl.
-PERUWIRE_CONTACT_URL = "https://github.com/peruwire/peruwire"
 # Dates: human date lines carry no zone; the source's timezone (sections.toml) applies.
 # A published date earlier than this is impossible for the sites we crawl, and rejected.
 PERUWIRE_EARLIEST_DATE = "1990-01-01"
@@ -54,6 +52,8 @@ PERUWIRE_HEALTH_MAX_STORAGE_FAILURES = 0
 PERUWIRE_STATS_FILE = None
 
 # --- politeness -------------------------------------------------------------------------
+# Names the project and a contact URL, so a site's owners can reach whoever runs the crawl:
+# operators should put their own contact here, e.g. -s "USER_AGENT=peruwire/0.1 (+mailto:you@example.org)".
 USER_AGENT = "peruwire/0.1 (+https://github.com/peruwire/peruwire)"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 8

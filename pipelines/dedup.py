@@ -60,12 +60,14 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 from scrapy.utils.misc import build_from_crawler, load_object
 
+from peruwire_crawl import settings as project_defaults
 from peruwire_crawl.urls import canonical_url
 
 logger = logging.getLogger(__name__)
 
+# Without a store setting, only this run is remembered; the window default is settings.py's.
 DEFAULT_STORE = "pipelines.dedup.MemorySeenStore"
-DEFAULT_WINDOW_DAYS = 7
+DEFAULT_WINDOW_DAYS = project_defaults.PERUWIRE_DEDUP_TITLE_WINDOW_DAYS
 
 SAME_URL = "same_url"
 SAME_TITLE = "same_title"

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
+from peruwire_crawl import settings as project_defaults
 from peruwire_crawl.sources import Source, SourceRegistry
 from pipelines.authors import clean_authors
 from pipelines.dates import (
@@ -52,8 +53,9 @@ logger = logging.getLogger(__name__)
 STATS_PREFIX = "peruwire/normalize"
 # Same defaults as peruwire_crawl/settings.py, for crawlers built without the project
 # settings (tests, benchmarks).
-DEFAULT_EARLIEST_DATE = "1990-01-01"
-DEFAULT_DISAGREEMENT_HOURS = 24.0
+# Defaults live in settings.py; read from there when a crawler lacks the project settings.
+DEFAULT_EARLIEST_DATE = project_defaults.PERUWIRE_EARLIEST_DATE
+DEFAULT_DISAGREEMENT_HOURS = float(project_defaults.PERUWIRE_DATE_DISAGREEMENT_HOURS)
 # Rejections that mean the page states something impossible (logged as warnings); the
 # others ("unparseable", "imprecise", "empty") mean the signal was just not usable.
 IMPOSSIBLE_DATE_REASONS = frozenset({"in the future", "too early", "out of range"})

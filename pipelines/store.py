@@ -31,6 +31,7 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
+from peruwire_crawl import settings as project_defaults
 from peruwire_crawl.db.engine import (
     DatabaseError,
     check_connection,
@@ -54,14 +55,12 @@ HEALTH_REASONS_STAT = "peruwire/health/failed_checks"  # set by peruwire_crawl.e
 UNAVAILABLE_REASON = "storage_unavailable"
 ALREADY_RUNNING_REASON = "already_running"
 
-# Defaults of the pipeline's settings (documented in docs/operations.md and docs/analysts.md).
+# The pipeline's settings; their defaults live in settings.py (docs/operations.md), and are
+# read from there when a crawler was built without the project settings (tests, benchmarks).
 DEFAULTS = {
-    "PERUWIRE_STORE_ENABLED": True,
-    "PERUWIRE_STORE_BATCH_SIZE": 100,
-    "PERUWIRE_DB_BUSY_TIMEOUT": 10.0,  # seconds a SQLite writer waits for a lock
-    "PERUWIRE_STORE_RETRY_DELAY": 5.0,  # seconds between attempts at a refused batch
-    "PERUWIRE_STORE_CLOSE_RETRIES": 3,  # attempts at close before the dead-letter file
-    "PERUWIRE_DEAD_LETTER_FILE": "peruwire-dead-letter.jsonl",
+    name: getattr(project_defaults, name)
+    for name in ("PERUWIRE_STORE_ENABLED", "PERUWIRE_STORE_BATCH_SIZE", "PERUWIRE_DB_BUSY_TIMEOUT",
+                 "PERUWIRE_STORE_RETRY_DELAY", "PERUWIRE_STORE_CLOSE_RETRIES", "PERUWIRE_DEAD_LETTER_FILE")
 }
 
 

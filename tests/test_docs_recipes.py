@@ -66,16 +66,35 @@ def run(language: str, code: str, cwd: Path, env: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def environment():
-    bin_dir = str(Path(sys.executable).parent)  # the venv's python and `peruwire`
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+def environment(tmp_path):
+    """The recipes' environment: the venv's python and `peruwire` on PATH, and a HOME whose
+    DuckDB extension folder holds the sqlite extension when the package duckdb-ext-sqlite
+    (a test dependency) ships it, so the DuckDB recipe's INSTALL finds it without network."""
+    bin_dir = str(Path(sys.executable).parent)
+    home = tmp_path / "home"
+    shipped = _shipped_duckdb_extensions()
+    if shipped is not None:
+        shutil.copytree(shipped, home / ".duckdb" / "extensions")
+    home.mkdir(exist_ok=True)
+    return {**os.environ, "HOME": str(home), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def duckdb_sqlite_available() -> bool:
+def _shipped_duckdb_extensions() -> Path | None:
+    try:
+        import duckdb_ext
+    except ImportError:
+        return None
+    folder = Path(next(iter(duckdb_ext.__path__))) / "extensions"
+    return folder if folder.is_dir() else None
+
+
+def duckdb_sqlite_available(home: Path) -> bool:
     import duckdb
 
+    folder = home / ".duckdb" / "extensions"
     try:  # only what is installed already: the tests never download
-        duckdb.connect(config={"autoinstall_known_extensions": False}).execute("LOAD sqlite")
+        config = {"autoinstall_known_extensions": False, "extension_directory": str(folder)}
+        duckdb.connect(config=config).execute("LOAD sqlite")
         return True
     except duckdb.Error:
         return False
@@ -101,8 +120,9 @@ def test_every_recipe_kind_is_tested():
 def test_sqlite_recipe(name, language, code, tmp_path, environment):
     if name == "sqlite3" and not shutil.which("sqlite3"):
         pytest.skip("the sqlite3 command-line shell is not installed")
-    if name == "duckdb-sqlite" and not duckdb_sqlite_available():
-        pytest.skip("DuckDB's sqlite extension is not installed on this machine (the tests never download it)")
+    if name == "duckdb-sqlite" and not duckdb_sqlite_available(Path(environment["HOME"])):
+        pytest.skip("DuckDB's sqlite extension is not installed (the package duckdb-ext-sqlite ships it "
+                    "for Linux x86_64 and DuckDB 1.4.4; the tests never download it)")
     fill(f"sqlite:///{tmp_path / 'peruwire.db'}")
     assert re.search(EXPECTED[name], run(language, code, tmp_path, environment))
 

@@ -8,8 +8,7 @@ from dataclasses import asdict
 from parsel import Selector
 
 from peruwire_crawl.items import DateCandidate
-from peruwire_crawl.pages.document import decode_response, Document, clean_text, element_text, first_match, guarded
-from peruwire_crawl.pages.sites import rules_for
+from peruwire_crawl.pages.document import Page, clean_text, element_text, first_match, guarded
 
 URL_DATE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
 BYLINE = re.compile(r"\b(by|por)\s+\S.*$", re.IGNORECASE)
@@ -39,18 +38,7 @@ def _is_article_type(node: dict) -> bool:
     return any(isinstance(t, str) and (t.endswith("Article") or t.endswith("Posting")) for t in types)
 
 
-class ArticlePage:
-    def __init__(self, html: str | bytes | None, url: str):
-        self.url = url
-        self.document = Document(html, url)
-        self.rules = rules_for(url)
-
-    @classmethod
-    def from_response(cls, response) -> "ArticlePage":
-        text, problems = decode_response(response)
-        page = cls(text, response.url)
-        page.document.problems.extend(problems)
-        return page
+class ArticlePage(Page):
 
     # --- identity -------------------------------------------------------------------
     @guarded()

@@ -18,6 +18,8 @@ from extruct.opengraph import OpenGraphExtractor
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
+from peruwire_crawl.pages.sites import rules_for
+
 # Elements whose text a reader never sees as content.
 HIDDEN_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select", "input"}
 HIDDEN_CLASSES = ("screen-reader-text", "sr-only", "visually-hidden")
@@ -240,3 +242,20 @@ def guarded(default=None):
         return cached_property(compute)
 
     return decorate
+
+
+class Page:
+    """What every page object shares: the parsed document, the site's rules, and being
+    built from a Scrapy response (strictly decoded) or from HTML and a URL (tests)."""
+
+    def __init__(self, html: str | bytes | None, url: str):
+        self.url = url
+        self.document = Document(html, url)
+        self.rules = rules_for(url)
+
+    @classmethod
+    def from_response(cls, response):
+        text, problems = decode_response(response)
+        page = cls(text, response.url)
+        page.document.problems.extend(problems)
+        return page

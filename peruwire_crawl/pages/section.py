@@ -7,8 +7,7 @@ from dataclasses import asdict, dataclass
 
 from parsel import Selector
 
-from peruwire_crawl.pages.document import decode_response, Document, element_text, first_match, guarded
-from peruwire_crawl.pages.sites import rules_for
+from peruwire_crawl.pages.document import Page, element_text, first_match, guarded
 
 # Pagination words for "the next, older page" in English and Spanish WordPress themes.
 # Spanish "Entradas siguientes" means *newer* posts, so only the singular "siguiente" counts.
@@ -23,18 +22,7 @@ class ListingEntry:
     summary: str | None
 
 
-class SectionPage:
-    def __init__(self, html: str | bytes | None, url: str):
-        self.url = url
-        self.document = Document(html, url)
-        self.rules = rules_for(url)
-
-    @classmethod
-    def from_response(cls, response) -> "SectionPage":
-        text, problems = decode_response(response)
-        page = cls(text, response.url)
-        page.document.problems.extend(problems)
-        return page
+class SectionPage(Page):
 
     @guarded()
     def name(self) -> str | None:
