@@ -55,7 +55,7 @@ def crawl(db_url: str, n: int, batch_size: int) -> float:
     crawler = get_crawler(Spider, {"PERUWIRE_DB_URL": db_url, "PERUWIRE_STORE_BATCH_SIZE": batch_size})
     crawler.spider = Spider.from_crawler(crawler, name="bench")
     pipeline = StorePipeline.from_crawler(crawler)
-    pipeline.open_spider()
+    pipeline.spider_opened()
     started = time.perf_counter()
     for item in items(n):
         pipeline.process_item(item)

@@ -243,7 +243,8 @@ def cmd_export(args) -> int:
     return 0
 
 
-def _read_records(path: Path) -> Iterator[dict[str, Any]]:
+def _read_records(path: Path, rejected: list[str]) -> Iterator[dict[str, Any]]:
+    """The file's storable records; a line that is not one is named in ``rejected``."""
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -251,7 +252,7 @@ def _read_records(path: Path) -> Iterator[dict[str, Any]]:
             try:
                 yield record_from_item(json.loads(line))
             except (json.JSONDecodeError, BadRecord, AttributeError) as exc:
-                raise CommandError(f"{path} line {number} is not a stored item ({exc}); nothing after it was stored") from None
+                rejected.append(f"{path} line {number} is not a stored item ({exc}); skipped")
 
 
 def cmd_ingest(args) -> int:
@@ -264,9 +265,10 @@ def cmd_ingest(args) -> int:
     run_id = store.open_run(f"peruwire ingest {path.name}")
     outcomes: Counter[str] = Counter()
     batch: list[dict[str, Any]] = []
+    rejected: list[str] = []
     status, reason = FAILED, "error"
     try:
-        for record in _read_records(path):
+        for record in _read_records(path, rejected):
             batch.append(record)
             if len(batch) >= INGEST_BATCH:
                 outcomes += store.write(batch, run_id=run_id)
@@ -276,11 +278,14 @@ def cmd_ingest(args) -> int:
         status, reason = FINISHED, "finished"
     finally:
         store.close_run(run_id, status=status, finish_reason=reason, new=outcomes["new"],
-                        updated=outcomes["updated"], unchanged=outcomes["unchanged"])
+                        updated=outcomes["updated"], unchanged=outcomes["unchanged"],
+                        errors=len(rejected), notes="\n".join(rejected) or None)
+    for line in rejected:
+        print(f"peruwire: {line}", file=sys.stderr)
     total = sum(outcomes.values())
     print(f"stored {total} articles from {path}: {outcomes['new']} new, {outcomes['updated']} updated, "
-          f"{outcomes['unchanged']} unchanged (crawl run {run_id})")
-    return 0
+          f"{outcomes['unchanged']} unchanged, {len(rejected)} lines skipped (crawl run {run_id})")
+    return 1 if rejected else 0
 
 
 # --- the parser ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 
 from peruwire_crawl import exitcodes
+from peruwire_crawl.signals import run_judged
 from peruwire_crawl.health import COMPLETE_ITEMS_STAT, COVERAGE_STAT, HealthThresholds, failed_checks
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class RunMonitor:
             )
         logger.info("%s", summary_line(spider.name, stats, time.monotonic() - self.started, reasons))
         self._write_stats_file()
+        self.crawler.signals.send_catch_log(signal=run_judged, spider=spider, healthy=not reasons)
 
     def _write_stats_file(self):
         """The final stats as JSON, for monitoring scripts (and the end-to-end tests)."""

@@ -32,7 +32,7 @@ class HealthThresholds:
 
 def failed_checks(stats: dict, empty_sections: list[str], thresholds: HealthThresholds) -> list[str]:
     """Every failed check's reason; an empty list means the run was healthy."""
-    reasons = [_finish_reason(stats)]
+    reasons = [_finish_reason(stats), _read_no_section(stats)]
     reasons += [f"section {url} lists no article on its first page" for url in empty_sections]
     reasons += _coverage(stats, thresholds.min_coverage)
     reasons.append(_error_rate(stats, thresholds.max_error_rate))
@@ -43,6 +43,13 @@ def failed_checks(stats: dict, empty_sections: list[str], thresholds: HealthThre
 def _finish_reason(stats: dict) -> str | None:
     reason = stats.get("finish_reason", "finished")
     return None if reason == "finished" else f"the crawl ended with reason {reason!r}, not 'finished'"
+
+
+def _read_no_section(stats: dict) -> str | None:
+    """A run that read no section page at all (a reused JOBDIR, every section failing)
+    collected nothing, however cleanly it finished."""
+    read = stats.get("peruwire/sections/pages", 0) + stats.get("peruwire/sections/not_modified", 0)
+    return None if read else "the run read no section page"
 
 
 def _coverage(stats: dict, min_coverage: dict[str, float]) -> list[str]:

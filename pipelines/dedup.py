@@ -35,9 +35,12 @@ Memory: this pipeline holds one small :class:`SeenArticle` per item of the curre
 (no bodies). Earlier runs are never loaded: the store answers one question per item,
 "stored articles of this source with this title key near this date", which the database
 answers from its ``(source, title_key)`` index. The store is the class named by the setting
-``PERUWIRE_DEDUP_STORE`` (built with ``from_crawler``); the default, :class:`MemorySeenStore`,
-starts empty, so until storage provides a database-backed store only the within-run rules
-act.
+``PERUWIRE_DEDUP_STORE`` (built with ``from_crawler``): the project's settings name the
+database-backed one (``peruwire_crawl.db.seen.DatabaseSeenStore``); without the setting,
+:class:`MemorySeenStore` starts empty, and only the within-run rules act.
+
+A dropped duplicate raises :class:`DuplicateItem`, which names the article it duplicates;
+storage records the dropped URL as that article's alias, so later runs need not fetch it.
 
 Stats: ``peruwire/dedup/passed``, ``peruwire/dedup/dropped/<reason>``,
 ``peruwire/dedup/replaced_incomplete`` and ``peruwire/dedup/title_unchecked/no_date``.

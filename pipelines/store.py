@@ -101,12 +101,16 @@ class StorePipeline:
             close_retries=get("PERUWIRE_STORE_CLOSE_RETRIES", int),
             dead_letter_file=get("PERUWIRE_DEAD_LETTER_FILE"),
         )
+        crawler.signals.connect(pipeline.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
 
-    # --- Scrapy's pipeline methods ----------------------------------------------------
-    def open_spider(self, spider=None) -> None:
+    # --- the run: opened, items, closed ----------------------------------------------------
+    def spider_opened(self, spider=None) -> None:
+        """Connect, lock, migrate, open the run row. A signal handler rather than the
+        pipeline's open_spider: Scrapy honours a CloseSpider raised here once every
+        component has started, so they all get stopped cleanly."""
         spider = spider or self.crawler.spider
         engine = None
         try:

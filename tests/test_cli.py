@@ -152,11 +152,13 @@ def test_reading_an_unmigrated_database_says_what_to_do(db_url, capsys):
     assert status == 1 and f"is at schema revision 0001, this peruwire reads {head_revision()}: run `peruwire db upgrade`" in err
 
 
-def test_ingest_reports_a_bad_line_by_number(db_url, tmp_path, capsys):
+def test_ingest_reports_a_bad_line_by_number_and_stores_the_good_ones(db_url, tmp_path, capsys):
     source = tmp_path / "items.jsonl"
-    source.write_text(json.dumps(ARTICLES[0]) + "\n{not json\n", encoding="utf-8")
-    status, _, err = run(capsys, "ingest", str(source), "--db", db_url)
+    lines = [json.dumps(ARTICLES[0]), "{not json", json.dumps(ARTICLES[1])]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status, out, err = run(capsys, "ingest", str(source), "--db", db_url)
     assert status == 1 and f"{source} line 2 is not a stored item" in err
+    assert "stored 2 articles" in out and "1 lines skipped" in out
 
 
 def test_every_command_has_help_with_an_example(capsys):

@@ -88,17 +88,26 @@ def test_healthy_run_exits_0_and_is_listed_by_peruwire_runs(tmp_path):
     assert "finished" in runs.stdout and "18" in runs.stdout
 
 
-def test_a_section_that_suddenly_lists_nothing_fails_the_run(tmp_path):
-    result = crawl(tmp_path, replay=("peoplesdispatch-broken", "peoplesdispatch"))
-    assert result.returncode == 1, result.log[-2000:]
+def test_a_section_that_suddenly_lists_nothing_fails_every_run_until_fixed(tmp_path):
     reason = ("section https://peoplesdispatch.org/tag/impeachment-of-martin-vizcarra/ "
               "lists no article on its first page")
-    assert f"health check failed: {reason}" in result.log
-    assert "UNHEALTHY" in result.log
+    for _ in range(2):  # a 304 must not hide the broken page on the next run
+        result = crawl(tmp_path, replay=("peoplesdispatch-broken", "peoplesdispatch"))
+        assert result.returncode == 1, result.log[-2000:]
+        assert f"health check failed: {reason}" in result.log
+        assert "UNHEALTHY" in result.log
     with sqlite3.connect(tmp_path / "peruwire.db") as db:
-        status, notes = db.execute("SELECT status, notes FROM crawl_runs").fetchone()
-    assert status == "unhealthy"
-    assert reason in notes
+        runs = db.execute("SELECT status, notes FROM crawl_runs ORDER BY id").fetchall()
+    assert [status for status, _ in runs] == ["unhealthy", "unhealthy"]
+    assert all(reason in notes for _, notes in runs)
+
+
+def test_a_reused_finished_jobdir_reads_nothing_and_says_so(tmp_path):
+    jobdir = tmp_path / "job"
+    assert crawl(tmp_path, settings={"JOBDIR": jobdir}).returncode == 0
+    again = crawl(tmp_path, settings={"JOBDIR": jobdir})
+    assert again.returncode == 1
+    assert "health check failed: the run read no section page" in again.log
 
 
 def test_the_site_over_time_costs_requests_in_proportion_to_what_is_new(tmp_path):
@@ -107,12 +116,14 @@ def test_the_site_over_time_costs_requests_in_proportion_to_what_is_new(tmp_path
     assert first.returncode == 0, first.log[-2000:]
     assert first.stat("peruwire/store/new") == 18
 
-    # Same snapshot: each section's first page answers 304, no article page is fetched.
+    # Same snapshot: each section's first page answers 304; the only article page asked for
+    # is the one whose page was missing last time (still missing).
     second = crawl(tmp_path)
     assert second.returncode == 0, second.log[-2000:]
     assert second.stat("peruwire/sections/not_modified") == 3
+    assert second.stat("peruwire/articles/fetch_reason/incomplete") == 1
     assert second.stat("peruwire/articles/fetched", 0) == 0
-    assert second.stat("downloader/request_count") == 1 + 3  # robots.txt + three first pages
+    assert second.stat("downloader/request_count") == 1 + 3 + 1  # robots.txt, first pages, the retry
     assert second.stat("peruwire/store/new", 0) == 0
 
     # Three weeks later: two new articles top /tag/new-peru-left/ (pushing old ones onto
@@ -124,8 +135,8 @@ def test_the_site_over_time_costs_requests_in_proportion_to_what_is_new(tmp_path
     assert third.stat("peruwire/articles/fetch_reason/listing_changed") == 1
     assert third.stat("peruwire/articles/fetched") == 3
     # robots.txt; new-peru-left pages 1 and 2 (both changed); impeachment page 1 (304);
-    # peru page 1 (changed) and page 2 (304); three article pages.
-    assert third.stat("downloader/request_count") == 1 + 2 + 1 + 2 + 3
+    # peru page 1 (changed) and page 2 (304); three article pages and the missing one's retry.
+    assert third.stat("downloader/request_count") == 1 + 2 + 1 + 2 + 3 + 1
     assert third.stat("peruwire/sections/not_modified") == 2
     assert third.stat("peruwire/store/new") == 2
     assert third.stat("peruwire/store/updated") == 1

@@ -61,7 +61,7 @@ class Crawl:
         self.stats = self.crawler.stats
 
     def open(self):
-        self.pipeline.open_spider(self.crawler.spider)
+        self.pipeline.spider_opened(self.crawler.spider)
         return self
 
     def feed(self, *items):

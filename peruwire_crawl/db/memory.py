@@ -2,6 +2,7 @@
 
 - ``known_articles(urls)``: for the incremental crawl, what is stored of each listed URL
   (listing title and summary as last seen, publication date, whether its page was read);
+- ``incomplete_articles(sources)``: articles whose page was never read, to retry;
 - ``validators(url)`` / ``save_validators(...)``: each section page's ETag and
   Last-Modified, for conditional requests.
 
@@ -71,6 +72,17 @@ class CrawlMemory:
                     found[row.asked] = KnownArticle(row.url, row.listed_title, row.listed_summary,
                                                     row.published_at, bool(row.complete))
         return found
+
+    def incomplete_articles(self, sources: list[str]) -> list[KnownArticle]:
+        """Stored articles of these sources whose page was never read: the next run retries
+        them, whatever their section pages answer."""
+        query = select(articles.c.url, articles.c.listed_title, articles.c.listed_summary,
+                       articles.c.published_at, articles.c.complete).where(
+            articles.c.complete.is_(False), articles.c.source.in_(sources)
+        ).order_by(articles.c.url)
+        with self.engine.connect() as connection:
+            return [KnownArticle(row.url, row.listed_title, row.listed_summary, row.published_at, False)
+                    for row in connection.execute(query)]
 
     def validators(self, url: str) -> Validators | None:
         query = select(page_validators.c.etag, page_validators.c.last_modified).where(

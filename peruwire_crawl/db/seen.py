@@ -28,14 +28,16 @@ logger = logging.getLogger(__name__)
 
 
 class DatabaseSeenStore:
-    def __init__(self, db_url: str):
+    def __init__(self, db_url: str | None):
         self.db_url = db_url
         self._engine: Engine | None = None
-        self._broken = False
+        # No database in use (storage switched off): nothing is stored to compare with.
+        self._broken = db_url is None
 
     @classmethod
     def from_crawler(cls, crawler) -> "DatabaseSeenStore":
-        store = cls(resolve_db_url(crawler.settings))
+        storing = crawler.settings.getbool("PERUWIRE_STORE_ENABLED", True)
+        store = cls(resolve_db_url(crawler.settings) if storing else None)
         crawler.signals.connect(store.close, signal=signals.spider_closed)
         return store
 

@@ -197,10 +197,10 @@ class ArticleStore:
 
     def add_aliases(self, aliases: Mapping[str, str], now: datetime | None = None) -> None:
         """Record each ``url -> article_url`` pair (first sighting wins)."""
-        if not aliases:
-            return
         rows = [{"url": url, "article_url": target, "first_seen_at": now or utc_now()}
                 for url, target in aliases.items() if url != target]
+        if not rows:
+            return
         statement = insert_for(self.dialect, article_aliases).on_conflict_do_nothing()
         with write_transaction(self.engine) as connection:
             connection.execute(statement, rows)

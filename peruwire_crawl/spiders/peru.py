@@ -31,6 +31,7 @@ from peruwire_crawl.db.memory import CrawlMemory, Validators
 from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
 from peruwire_crawl.items import ArticleItem
 from peruwire_crawl.pages import ArticlePage, SectionPage
+from peruwire_crawl.signals import run_judged
 from peruwire_crawl.sources import SourceRegistry
 from peruwire_crawl.urls import canonical_url, is_http_url
 
@@ -79,7 +80,7 @@ class PeruSpider(scrapy.Spider):
             else None
         )
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
-        crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(spider.run_judged, signal=run_judged)
         return spider
 
     def _section_urls(self) -> list[str]:
@@ -132,6 +133,20 @@ class PeruSpider(scrapy.Spider):
             request = self._listing_request(url, section=url, page_number=1)
             if request is not None:
                 yield request
+        for request in self._retry_requests():
+            yield request
+
+    def _retry_requests(self):
+        """Articles whose page an earlier run could not read are fetched again, even when
+        their section pages answer 304 (incremental mode; a full run lists them anyway)."""
+        if self.mode == FULL or self.memory is None or self.state.get("retries_sent"):
+            return
+        self.state["retries_sent"] = True  # once per crawl, also across JOBDIR pauses
+        sources = sorted({self.sources.for_url(url).key for url in self.section_urls})
+        for article in self._guarded_read(self.memory.incomplete_articles, sources) or []:
+            if article.url not in self._listings:
+                self._listings[article.url] = Listing(title=article.listed_title, summary=article.listed_summary)
+                yield self._article_request(article.url, reason="incomplete")
 
     def _listing_request(self, url: str, section: str, page_number: int):
         if url in self._listing_pages_seen:
@@ -254,9 +269,13 @@ class PeruSpider(scrapy.Spider):
             self.crawler.stats.inc_value("peruwire/articles/not_fetched_unchanged")
             yield from self._emit(self._listing_only_item(url))
             return
+        yield self._article_request(url, reason)
+
+    def _article_request(self, url: str, reason: str):
+        self._fetch_reasons[url] = reason
         self.crawler.stats.inc_value(f"peruwire/articles/fetch_reason/{reason}")
         self._articles_in_flight.add(url)
-        yield scrapy.Request(
+        return scrapy.Request(
             url,
             callback=self.parse_article,
             errback=self.article_failed,
@@ -404,9 +423,10 @@ class PeruSpider(scrapy.Spider):
     def _flush_held(self, response):
         yield from self._release_held()
 
-    def spider_closed(self, spider, reason):
-        """Keep the section pages' validators only after a run that stored everything: a
-        304 next time must not hide articles this run failed to store."""
+    def run_judged(self, spider, healthy: bool):
+        """Keep the section pages' validators only after a healthy run that stored
+        everything: a 304 next time must not hide what this run missed (articles it failed
+        to store, a section whose layout broke)."""
         if self.memory is None:
             return
         stats = self.crawler.stats
@@ -414,7 +434,7 @@ class PeruSpider(scrapy.Spider):
             "peruwire/store/batches_failed"
         )
         try:
-            if reason == "finished" and stored_all:
+            if healthy and stored_all:
                 self._guarded_read(self.memory.save_validators, self._new_validators)
         finally:
             self.memory.close()
