@@ -72,6 +72,7 @@ class RunMonitor:
     def _write_stats_file(self):
         """The final stats as JSON, for monitoring scripts (and the end-to-end tests)."""
         if self.stats_file:
+            Path(self.stats_file).parent.mkdir(parents=True, exist_ok=True)
             Path(self.stats_file).write_text(
                 json.dumps(self.stats.get_stats(), default=str, indent=1, sort_keys=True), "utf-8"
             )

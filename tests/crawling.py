@@ -33,6 +33,7 @@ class CrawlFiles:
 
     @classmethod
     def next_in(cls, tmp_path: Path) -> "CrawlFiles":
+        tmp_path.mkdir(parents=True, exist_ok=True)
         run_number = len(list(tmp_path.glob("items-*.jsonl")))
         return cls(tmp_path / f"items-{run_number}.jsonl", tmp_path / f"stats-{run_number}.json")
 
