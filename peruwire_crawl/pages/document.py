@@ -32,11 +32,15 @@ INLINE_TAGS = {"a", "abbr", "b", "bdi", "cite", "code", "em", "i", "mark", "q", 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 # Containers whose links are navigation or promotion, not the page's own content.
-NOISE_XPATH = (
-    "ancestor-or-self::*[self::aside or self::nav or (self::footer and not(ancestor::article))"
+NOISE_TEST = (
+    "self::aside or self::nav or (self::footer and not(ancestor::article))"
     " or contains(@class, 'widget') or contains(@class, 'sidebar') or contains(@class, 'related')"
-    " or contains(@class, 'most-read') or contains(@class, 'popular')]"
+    " or contains(@class, 'most-read') or contains(@class, 'popular')"
 )
+NOISE_XPATH = f"ancestor-or-self::*[{NOISE_TEST}]"
+# Noise, or the reader comments under an article (WordPress: #comments, .comments-area,
+# .comment-list): long comment threads would otherwise win a text-density contest.
+NOISE_OR_COMMENTS_XPATH = f"ancestor-or-self::*[{NOISE_TEST} or @id='comments' or contains(@class, 'comment')]"
 
 
 def decode_html(html: str | bytes | None) -> str:
@@ -113,6 +117,16 @@ def _is_inline(el) -> bool:
 def is_noise(node: Selector) -> bool:
     """True for elements inside sidebars, menus, widgets and related-post blocks."""
     return bool(node.xpath(NOISE_XPATH))
+
+
+def is_noise_within(node: Selector, scope: Selector, xpath: str = NOISE_XPATH) -> bool:
+    """True when a noise container lies between ``scope`` (excluded) and ``node``.
+
+    Only the part of the tree below ``scope`` counts, because noise *around* the scope is
+    normal: Genesis themes wrap the article itself in a "content-sidebar-wrap" div.
+    """
+    around = scope.xpath(f"count({xpath})").get() if hasattr(scope.root, "tag") else "0"
+    return float(node.xpath(f"count({xpath})").get()) > float(around)
 
 
 def first_match(scope: Selector, selectors: Iterable[str], skip_noise: bool = False) -> list[Selector]:
