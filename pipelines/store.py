@@ -79,7 +79,8 @@ class StorePipeline:
         self.run_lock = RunLock(db_url)
         self.run_id: int | None = None
         self.pending: list[dict[str, Any]] = []
-        self.pending_aliases: dict[str, str] = {}  # duplicate's URL -> the article's URL
+        # A dropped duplicate's URL -> (the article it duplicates, the sections that listed it).
+        self.pending_duplicates: dict[str, tuple[str, list[str]]] = {}
         self._next_try = 0.0
 
     @classmethod
@@ -132,6 +133,10 @@ class StorePipeline:
             logger.error("Storage unavailable, stopping the crawl: %s: %s",
                          describe_url(engine.url), first_line(exc.orig))
             self._stop(CONFIG_ERROR, UNAVAILABLE_REASON, engine)
+        except Exception as exc:  # why: a crawl that cannot store must not run on, storing nothing
+            logger.error("Storage unavailable, stopping the crawl: %s: %s",
+                         describe_url(self.db_url), first_line(exc))
+            self._stop(CONFIG_ERROR, UNAVAILABLE_REASON, engine)
         self.store = store
         self.stats.set_value(STATS + "run_id", self.run_id)
         logger.info("Storing articles in %s (crawl run %d)", describe_url(engine.url), self.run_id)
@@ -157,15 +162,17 @@ class StorePipeline:
         return item
 
     def item_dropped(self, item, response, exception, spider=None) -> None:
-        """A duplicate under another URL (a changed slug): remember that URL as an alias."""
+        """A dropped duplicate still tells something: its URL is another of the article's
+        (an alias), and the sections that listed it list the article."""
         if self.store is not None and isinstance(exception, DuplicateItem):
-            self.pending_aliases[ItemAdapter(item)["url"]] = exception.duplicate_of
+            adapter = ItemAdapter(item)
+            self.pending_duplicates[adapter["url"]] = (exception.duplicate_of, list(adapter.get("sections") or []))
 
     def close_spider(self, spider=None) -> None:
         if self.store is None:
             return
         for attempt in range(self.close_retries + 1):
-            if not (self.pending or self.pending_aliases) or self.flush():
+            if not (self.pending or self.pending_duplicates) or self.flush():
                 break
             if attempt < self.close_retries:
                 time.sleep(self.retry_delay)
@@ -217,23 +224,28 @@ class StorePipeline:
         batch, self.pending = self.pending, []
         try:
             self._count(self.store.write(batch, run_id=self.run_id))
-            self._write_aliases()
         except OperationalError as exc:
             self._refused(batch, exc)
             return False
         except (DBAPIError, StatementError):
             # One item the database cannot take spoils its batch: store them one by one.
             self._write_one_by_one(batch)
+        except Exception as exc:  # why: whatever went wrong, the batch is kept, never dropped
+            self._refused(batch, exc)
+            return False
+        self._write_duplicates()
         return not self.pending
 
-    def _write_aliases(self) -> None:
-        """Aliases are a saving, not data: one that cannot be written is logged and let go
-        (the next run then fetches that URL once more)."""
-        aliases, self.pending_aliases = self.pending_aliases, {}
+    def _write_duplicates(self) -> None:
+        """A dropped duplicate's URL becomes an alias and its sections are added to the
+        article it duplicates. A saving, not data: one that cannot be written is logged
+        and let go (the next run then fetches that URL once more)."""
+        duplicates, self.pending_duplicates = self.pending_duplicates, {}
         try:
-            self.store.add_aliases(aliases)
-        except DBAPIError as exc:
-            logger.warning("could not record %d article URL aliases: %s", len(aliases), first_line(exc.orig))
+            self.store.record_duplicates(duplicates)
+        except Exception as exc:  # why: losing an alias costs one request next run, nothing more
+            logger.warning("could not record %d duplicate URLs: %s", len(duplicates),
+                           first_line(getattr(exc, "orig", None) or exc))
 
     def _write_one_by_one(self, batch: list[dict[str, Any]]) -> None:
         for record in batch:
@@ -245,13 +257,13 @@ class StorePipeline:
                 self.stats.inc_value(STATS + "item_errors")
                 self._dead_letter([record], first_line(getattr(exc, "orig", None) or exc))
 
-    def _refused(self, batch: list[dict[str, Any]], exc: OperationalError) -> None:
+    def _refused(self, batch: list[dict[str, Any]], exc: Exception) -> None:
         self.pending[:0] = batch
         self._next_try = time.monotonic() + self.retry_delay
         self.stats.inc_value(STATS + "batches_failed")
         logger.error(
             "The database refused a batch of %d items (%s); %d items are kept and will be retried",
-            len(batch), first_line(exc.orig), len(self.pending),
+            len(batch), first_line(getattr(exc, "orig", None) or exc), len(self.pending),
         )
 
     def _count(self, outcomes) -> None:
@@ -260,11 +272,19 @@ class StorePipeline:
             self.stats.inc_value(STATS + outcome, count)
 
     def _dead_letter(self, records: list[dict[str, Any]], why: str) -> None:
-        self.dead_letter_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.dead_letter_file.open("a", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(record_to_json(record) + "\n")
         self.stats.inc_value(STATS + "items_failed", len(records))
+        lines = [record_to_json(record) for record in records]
+        try:
+            self.dead_letter_file.parent.mkdir(parents=True, exist_ok=True)
+            with self.dead_letter_file.open("a", encoding="utf-8") as handle:
+                handle.writelines(line + "\n" for line in lines)
+        except OSError as exc:
+            # Last resort: the log is then the only copy. One line per item, re-ingestable.
+            logger.error("cannot write the dead-letter file %s (%s); the %d items follow, one per line",
+                         self.dead_letter_file, exc, len(lines))
+            for line in lines:
+                logger.error("unstored item: %s", line)
+            return
         logger.error(
             "%d items could not be stored (%s); they were appended to %s: "
             "store them later with `peruwire ingest %s`",

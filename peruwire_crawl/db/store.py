@@ -195,15 +195,29 @@ class ArticleStore:
                            .values(last_seen_at=now, changed_at=now, **changes))
         return UPDATED
 
-    def add_aliases(self, aliases: Mapping[str, str], now: datetime | None = None) -> None:
-        """Record each ``url -> article_url`` pair (first sighting wins)."""
-        rows = [{"url": url, "article_url": target, "first_seen_at": now or utc_now()}
-                for url, target in aliases.items() if url != target]
-        if not rows:
+    def record_duplicates(self, duplicates: Mapping[str, tuple[str, list[str]]],
+                          now: datetime | None = None) -> None:
+        """For each dropped duplicate ``url -> (article_url, sections)``: ``url`` becomes an
+        alias of the stored article (first sighting wins) and its sections are added to it.
+        A duplicate of an article not stored (yet) is skipped."""
+        now = now or utc_now()
+        targets = sorted({target for url, (target, _) in duplicates.items() if url != target})
+        if not targets:
             return
-        statement = insert_for(self.dialect, article_aliases).on_conflict_do_nothing()
         with write_transaction(self.engine) as connection:
-            connection.execute(statement, rows)
+            found = connection.execute(select(articles.c.url, articles.c.id).where(articles.c.url.in_(targets)))
+            ids = {row.url: row.id for row in found}
+            aliases, sections = [], []
+            for url, (target, listed_in) in duplicates.items():
+                if url == target or target not in ids:
+                    continue
+                aliases.append({"url": url, "article_url": target, "first_seen_at": now})
+                sections += [{"article_id": ids[target], "section_url": section, "first_seen_at": now}
+                             for section in listed_in]
+            if aliases:
+                connection.execute(insert_for(self.dialect, article_aliases).on_conflict_do_nothing(), aliases)
+            if sections:
+                connection.execute(self._insert_sections, sections)
 
     # --- crawl runs -------------------------------------------------------------------
     def open_run(self, spider: str, started_at: datetime | None = None) -> int:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
+from functools import cached_property
 
 from parsel import Selector
 
 from peruwire_crawl.items import DateCandidate
-from peruwire_crawl.pages.document import Page, clean_text, element_text, first_match, guarded
+from peruwire_crawl.pages.document import (
+    NOISE_OR_COMMENTS_XPATH,
+    Page,
+    clean_text,
+    element_text,
+    first_match,
+    guarded,
+    is_noise_within,
+)
 
 URL_DATE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
 BYLINE = re.compile(r"\b(by|por)\s+\S.*$", re.IGNORECASE)
@@ -30,6 +39,18 @@ TRANSLATION_TEXT = re.compile(
 )
 PHOTO_CREDIT = re.compile(r"^\(?\s*(photo|foto|image|imagen)s?\s*:", re.IGNORECASE)
 BODY_BLOCKS = "p, h2, h3, h4, li, blockquote"
+# --- for the markup-agnostic fallbacks (used only when no selector of any rule matched) ---
+# A date or byline line is short: "March 16, 2023 by Zoe Alexandra", "Publicado el … por X".
+META_LINE_MAX = 100
+# Elements whose text is never the date/byline line: headlines (a title may say "by") and
+# the photo with its caption.
+NOT_META_LINE = {"h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "script", "style"}
+# A byline written out without author markup: "By Jane Doe", "Por Redacción".
+BYLINE_START = re.compile(r"^(?i:by|por)\s+[A-ZÁÉÍÓÚÑ]")
+# Elements that mark the author: WordPress' rel=author / .author vcard, schema.org, themes.
+AUTHOR_MARK = "a[rel~=author], [itemprop=author], [class*=author]"
+# What SEO plugins append when they cut the body short for a meta description.
+TRUNCATION = re.compile(r"\s*(\[\s*(…|\.\.\.)\s*\]|…|\.\.\.)\s*$")
 
 
 def _is_article_type(node: dict) -> bool:
@@ -68,7 +89,10 @@ class ArticlePage(Page):
         standfirst = self._first_text("article_summary", within_article=True)
         if standfirst or not self.rules[0].summary_from_meta:
             return standfirst
-        return self.document.og("og:description") or self.document.meta_name("description")
+        description = self.document.og("og:description") or self.document.meta_name("description")
+        if description and _is_body_opening(description, self.body):
+            return None  # filled in from the body by an SEO plugin: not a standfirst
+        return description
 
     # --- dates --------------------------------------------------------------------------
     @guarded(list)
@@ -96,7 +120,7 @@ class ArticlePage(Page):
     @guarded()
     def byline(self) -> str | None:
         """The byline as shown, from "by"/"por" on: "by Zoe Alexandra"."""
-        line = self._first_text("byline", within_article=True)
+        line = self._first_text("byline", within_article=True) or self._byline_line()
         if not line:
             return None
         match = BYLINE.search(line)
@@ -131,7 +155,7 @@ class ArticlePage(Page):
     @guarded()
     def body(self) -> str | None:
         """Body paragraphs joined by blank lines; captions, cross-links and widgets left out."""
-        container = self._body_container()
+        container = self._body_container
         if container is None:
             return None
         skipped = self._skipped_elements(container)
@@ -204,10 +228,13 @@ class ArticlePage(Page):
     def _first_text(self, field: str, within_article: bool = False) -> str | None:
         scope = self._article_root() if within_article else self.document.selector
         for rules in self.rules:
-            for node in first_match(scope, getattr(rules, field)):
-                text = element_text(node)
-                if text:
-                    return text
+            for css in getattr(rules, field):
+                for node in scope.css(css):
+                    if is_noise_within(node, scope):
+                        continue  # e.g. a related-posts card's excerpt inside the article
+                    text = element_text(node)
+                    if text:
+                        return text
         return None
 
     def _article_nodes(self) -> list[dict]:
@@ -247,11 +274,62 @@ class ArticlePage(Page):
     def _dateline(self) -> str | None:
         line = self._first_text("dateline", within_article=True)
         if not line:
-            return None
+            found = self._meta_line(lambda text: bool(HUMAN_DATE.search(text)))
+            return HUMAN_DATE.search(found).group(0) if found else None
         match = HUMAN_DATE.search(line)
         if match:
             return match.group(0)
         return line if len(line) <= 40 else None  # a long line is not a date
+
+    # --- markup-agnostic fallbacks ------------------------------------------------------
+    def _meta_line(self, wanted) -> str | None:
+        """Text of the innermost short line in the article, outside the body, that ``wanted``.
+
+        Why: every theme prints the date and author as one short line near the headline,
+        but each names its classes differently ("pd-single-meta", "td-post-date"). The
+        innermost matching element is taken so a short header around it adds no words.
+        """
+        root = self._article_root()
+        body = self._body_container
+        for element in root.xpath("descendant-or-self::*"):
+            if not self._is_meta_line(element, root, body) or not wanted(element_text(element) or ""):
+                continue
+            while True:  # narrow down to the innermost element that still matches
+                inner = next((child for child in element.xpath("./*")
+                              if self._is_meta_line(child, root, body) and wanted(element_text(child) or "")), None)
+                if inner is None:
+                    return element_text(element)
+                element = inner
+        return None
+
+    def _is_meta_line(self, element: Selector, root: Selector, body: Selector | None) -> bool:
+        el = element.root
+        if not isinstance(el.tag, str) or el.tag.lower() in NOT_META_LINE:
+            return False
+        if body is not None and (el is body.root or _inside(el, {body.root})):
+            return False  # body text may quote dates and "by"
+        text = element_text(element) or ""
+        return 0 < len(text) <= META_LINE_MAX and not is_noise_within(element, root)
+
+    def _byline_line(self) -> str | None:
+        """The line around the author's name, else a short line reading "By …"/"Por …".
+
+        Why: generic byline classes (.byline, .author) are often renamed by themes, but the
+        author link keeps rel=author or a class with "author" in it, and the words around it
+        ("March 16, 2023 by Zoe Alexandra") are the byline as shown.
+        """
+        root = self._article_root()
+        body = self._body_container
+        for mark in root.css(AUTHOR_MARK):
+            for element in [mark, *reversed(mark.xpath("ancestor::*"))]:  # innermost first
+                if element.root is root.root.getparent():
+                    break  # climbed out of the article
+                if not self._is_meta_line(element, root, body):
+                    continue
+                text = element_text(element) or ""
+                if BYLINE.search(text):
+                    return text
+        return self._meta_line(lambda text: bool(BYLINE_START.search(text)))
 
     def _url_date(self) -> str | None:
         for url in (self.url, self.canonical_url):
@@ -260,16 +338,51 @@ class ArticlePage(Page):
                 return "-".join(match.groups())
         return None
 
+    @cached_property
     def _body_container(self) -> Selector | None:
         root = self._article_root()
         for rules in self.rules:
             found = first_match(root, rules.body)
             if found:
                 return found[0]
-        return None
+        # A theme with containers of its own: the densest paragraphs, in the article first
+        # (so the sidebar cannot win), then anywhere (the article root may be a wrong guess).
+        return _densest_paragraph_container(root) or _densest_paragraph_container(self.document.selector)
 
     def _skipped_elements(self, container: Selector) -> set:
         return {node.root for rules in self.rules for css in rules.body_skip for node in container.css(css)}
+
+
+def _densest_paragraph_container(scope: Selector) -> Selector | None:
+    """The element whose own <p> children hold the most text, noise and comments left out.
+
+    Why: the classic text-density heuristic (Readability, boilerpipe). Whatever a theme
+    calls its content div, the article's paragraphs sit side by side in it, while menus,
+    cards and widgets hold links and short lines, not runs of <p>. Captions and
+    translation cross-links do not count towards a container's weight.
+    """
+    best, best_weight = None, 0
+    for candidate in scope.xpath("descendant-or-self::*[p]"):
+        if is_noise_within(candidate, scope, NOISE_OR_COMMENTS_XPATH):
+            continue
+        weight = sum(len(text) for text in map(element_text, candidate.xpath("./p"))
+                     if text and not PHOTO_CREDIT.match(text) and not _is_translation_note(text))
+        if weight > best_weight:
+            best, best_weight = candidate, weight
+    return best
+
+
+def _is_body_opening(description: str, body: str | None) -> bool:
+    """True when a meta description is only the body's first words.
+
+    Why: SEO plugins (Yoast, Rank Math, All in One SEO) fill the description from the start
+    of the body when an article has no excerpt; that is not a standfirst, and passing it
+    off as one repeats the body's first sentence as the summary.
+    """
+    if not body:
+        return False
+    words = TRUNCATION.sub("", " ".join(description.split())).casefold()
+    return bool(words) and " ".join(body.split()).casefold().startswith(words)
 
 
 def _is_translation_note(text: str) -> bool:

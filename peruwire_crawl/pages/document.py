@@ -32,15 +32,23 @@ INLINE_TAGS = {"a", "abbr", "b", "bdi", "cite", "code", "em", "i", "mark", "q", 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 # Containers whose links are navigation or promotion, not the page's own content.
+# <body> is never noise, nor a layout wrapper naming content and sidebar together: themes
+# put layout classes there (Twenty Seventeen <body class="has-sidebar">, Genesis
+# <body class="content-sidebar"> and <div class="content-sidebar-wrap">), and taking them
+# for a sidebar would make the whole page noise.
 NOISE_TEST = (
-    "self::aside or self::nav or (self::footer and not(ancestor::article))"
-    " or contains(@class, 'widget') or contains(@class, 'sidebar') or contains(@class, 'related')"
-    " or contains(@class, 'most-read') or contains(@class, 'popular')"
+    "not(self::body or self::html) and (self::aside or self::nav"
+    " or (self::footer and not(ancestor::article))"
+    " or contains(@class, 'widget') or (contains(@class, 'sidebar') and not(contains(@class, 'content')))"
+    " or contains(@class, 'related') or contains(@class, 'most-read') or contains(@class, 'popular'))"
 )
 NOISE_XPATH = f"ancestor-or-self::*[{NOISE_TEST}]"
 # Noise, or the reader comments under an article (WordPress: #comments, .comments-area,
 # .comment-list): long comment threads would otherwise win a text-density contest.
-NOISE_OR_COMMENTS_XPATH = f"ancestor-or-self::*[{NOISE_TEST} or @id='comments' or contains(@class, 'comment')]"
+NOISE_OR_COMMENTS_XPATH = (
+    "ancestor-or-self::*[not(self::body or self::html)"
+    f" and (({NOISE_TEST}) or @id='comments' or contains(@class, 'comment'))]"
+)
 
 
 def decode_html(html: str | bytes | None) -> str:
@@ -122,8 +130,9 @@ def is_noise(node: Selector) -> bool:
 def is_noise_within(node: Selector, scope: Selector, xpath: str = NOISE_XPATH) -> bool:
     """True when a noise container lies between ``scope`` (excluded) and ``node``.
 
-    Only the part of the tree below ``scope`` counts, because noise *around* the scope is
-    normal: Genesis themes wrap the article itself in a "content-sidebar-wrap" div.
+    Only the part of the tree below ``scope`` counts: once an element was chosen as the
+    article, what wraps it was judged already (and a theme's wrapper may have a class
+    such as "comments-open" that the comment test below would otherwise take for noise).
     """
     around = scope.xpath(f"count({xpath})").get() if hasattr(scope.root, "tag") else "0"
     return float(node.xpath(f"count({xpath})").get()) > float(around)

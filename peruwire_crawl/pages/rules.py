@@ -4,6 +4,11 @@ Every rule is a tuple of CSS selectors tried in order of trust; the first that f
 anything wins. A page object asks the site's rules first and the generic rules after, so a
 site module only has to name what is special about that site (Fundus style), and a layout
 change on the site degrades to the generic rules instead of to nothing.
+
+Where even the generic selectors find nothing (a theme with class names of its own), the page
+objects fall back to markup-agnostic heuristics (article.py: the densest paragraph container
+for the body, the short line with a date or a "by …" for the dateline and byline), so a new
+WordPress site is read without writing code.
 """
 
 from __future__ import annotations
@@ -53,8 +58,12 @@ GENERIC_WORDPRESS = SiteRules(
     article_root=("article.post", "article.type-post", "main article", "article", ".hentry",
                   "main", "#content", "body"),
     article_title=("h1.entry-title", "h1.post-title", "h1.wp-block-post-title", "h1"),
+    # The classes themes give a standfirst, then the same words inside a theme's own class
+    # ("pd-single-excerpt", "td-post-sub-title"), then a subheading set right under the headline.
     article_summary=(".entry-summary", ".entry-excerpt", ".post-excerpt", ".standfirst",
-                     ".entry-subtitle", ".subtitle", ".excerpt"),
+                     ".entry-subtitle", ".subtitle", ".excerpt", ".lead", ".deck", ".dek",
+                     "[class*=standfirst]", "[class*=excerpt]", "[class*=subtitle]",
+                     "[class*=sub-title]", "h1 + h2"),
     dateline=(".posted-on", ".entry-date", ".post-date", ".wp-block-post-date", ".entry-meta .date",
               ".date", "time"),
     byline=(".byline", ".entry-author", ".post-author", ".author", ".entry-meta"),
