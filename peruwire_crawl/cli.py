@@ -30,6 +30,7 @@ from peruwire_crawl.db.migrate import current_revision, head_revision, upgrade_t
 from peruwire_crawl.db.schema import FAILED, FINISHED
 from peruwire_crawl.db.store import ArticleStore, BadRecord, record_from_item
 from peruwire_crawl.db.types import iso
+from peruwire_crawl.runlock import RunLock, RunLockBusy
 
 # Cells starting with these are formulas to a spreadsheet (CSV injection): prefixed with '.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -111,11 +112,26 @@ def _table(rows: Iterable[Sequence[Any]], out: TextIO, indent: str = "") -> None
 
 
 # --- commands -----------------------------------------------------------------------------
+@contextmanager
+def _no_crawl_running(engine: Engine) -> Iterator[None]:
+    """Hold the crawl's run lock: no migration or ingest under a running crawl."""
+    lock = RunLock(engine.url.render_as_string(hide_password=False))
+    try:
+        lock.acquire()
+    except RunLockBusy as exc:
+        raise CommandError(f"{exc}: try again when that crawl has finished") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def cmd_db_upgrade(args) -> int:
     engine = _open_engine(args.db, must_exist=False)
     with engine.connect() as connection:
         before = current_revision(connection)
-    upgrade_to_head(engine)
+    with _no_crawl_running(engine):
+        upgrade_to_head(engine)
     head = head_revision()
     where = describe_url(engine.url)
     if before == head:
@@ -260,6 +276,11 @@ def cmd_ingest(args) -> int:
     if not path.is_file():
         raise CommandError(f"there is no file {path}")
     engine = _open_engine(args.db, must_exist=False)
+    with _no_crawl_running(engine):
+        return _ingest(engine, path)
+
+
+def _ingest(engine: Engine, path: Path) -> int:
     upgrade_to_head(engine)
     store = ArticleStore(engine)
     run_id = store.open_run(f"peruwire ingest {path.name}")

@@ -10,3 +10,7 @@ ALREADY_RUNNING = 75  # another run holds this database (EX_TEMPFAIL): skipped, 
 CONFIG_ERROR = 78  # the database URL is wrong or the database unreachable (EX_CONFIG)
 
 EXIT_CODE_STAT = "peruwire/exit_code"
+
+# Finish reasons of runs that stopped before crawling, with the statuses above.
+ALREADY_RUNNING_REASON = "already_running"
+STORAGE_UNAVAILABLE_REASON = "storage_unavailable"

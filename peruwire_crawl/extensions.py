@@ -18,7 +18,8 @@ from scrapy import signals
 
 from peruwire_crawl import exitcodes
 from peruwire_crawl.signals import run_judged
-from peruwire_crawl.health import COMPLETE_ITEMS_STAT, COVERAGE_STAT, HealthThresholds, failed_checks
+from peruwire_crawl.health import COMPLETE_ITEMS_STAT, COVERAGE_STAT, HealthThresholds, failed_checks, run_errors
+from pipelines.dedup import dropped_total
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ class RunMonitor:
     def from_crawler(cls, crawler):
         monitor = cls(crawler)
         crawler.signals.connect(monitor.item_scraped, signal=signals.item_scraped)
-        # Low priority: runs after the other spider_closed handlers have put their stats in.
+        # Extensions are built before item pipelines, so this handler runs before the storage
+        # pipeline's: the crawl_runs row it closes then carries the health verdict.
         crawler.signals.connect(monitor.spider_closed, signal=signals.spider_closed)
         return monitor
 
@@ -53,7 +55,7 @@ class RunMonitor:
     def spider_closed(self, spider, reason):
         stats = dict(self.stats.get_stats())  # a snapshot, before our own log lines count
         stats.setdefault("finish_reason", reason)
-        if reason == "already_running":
+        if reason == exitcodes.ALREADY_RUNNING_REASON:
             self._write_stats_file()  # the run never started: there is nothing to check
             return
         reasons = failed_checks(stats, spider.state.get("empty_sections", []), self.thresholds)
@@ -80,8 +82,8 @@ class RunMonitor:
 
 def summary_line(spider_name: str, stats: dict, seconds: float, failures: list[str]) -> str:
     """`peru: 3 new, 1 updated, 25 unchanged, 2 duplicates, 0 errors, 7 requests in 41 s — healthy`"""
-    duplicates = sum(v for k, v in stats.items() if k.startswith("peruwire/dedup/dropped/"))
-    errors = stats.get("log_count/ERROR", 0)
+    duplicates = dropped_total(stats)
+    errors = run_errors(stats)
     verdict = "healthy" if not failures else f"UNHEALTHY ({len(failures)} failed checks)"
     return (
         f"{spider_name}: {stats.get('peruwire/store/new', 0)} new, "

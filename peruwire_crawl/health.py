@@ -81,3 +81,9 @@ def _storage_failures(stats: dict, maximum: int) -> str | None:
     if lost > maximum:
         return f"{lost} items could not be stored (see the dead-letter file named in the log)"
     return None
+
+
+def run_errors(stats: dict) -> int:
+    """Errors of a run, as the summary line and ``crawl_runs.errors`` report them: ERROR log
+    lines plus items that could not be stored as they were."""
+    return stats.get("log_count/ERROR", 0) + stats.get("peruwire/store/item_errors", 0)

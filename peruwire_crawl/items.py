@@ -2,7 +2,12 @@
 
 The spider fills the *raw* fields from what the pages showed; the normalise pipeline turns
 them into the contract fields of ``shared/DESIGN.md`` (clean text, UTC dates with precision,
-language, author names). Storage only reads contract fields.
+language, author names). Storage reads the contract fields and the crawl facts; the raw
+inputs are not stored.
+
+``complete`` is False when the article page was not read: it failed (``incomplete_reason``
+says why), or the incremental crawl judged the listing enough (``page_fetched`` False,
+no reason). Storage never lets such an item blank what a complete one stored.
 
 Dates travel as ISO 8601 strings with an explicit UTC offset (``2023-06-16T00:00:00+00:00``)
 so that ``scrapy crawl peru -O items.jsonl`` keeps the timezone.

@@ -74,16 +74,20 @@ def load(root: str | Path, url: str) -> StoredResponse | None:
 def save(root: str | Path, url: str, response: StoredResponse) -> Path:
     """Write ``response`` for ``url`` under ``root``; the meta file only when needed."""
     body_path = url_to_path(root, url)
+    meta_path = body_path.with_name(body_path.name + META_SUFFIX)
     body_path.parent.mkdir(parents=True, exist_ok=True)
-    if response.body:
-        body_path.write_bytes(response.body)
     meta = {}
     if response.status != 200:
         meta["status"] = response.status
     if response.headers:
         meta["headers"] = response.headers
+    # Re-recording over an older snapshot: no file of the old response may survive.
+    for path, keep in ((body_path, bool(response.body)), (meta_path, bool(meta))):
+        if not keep:
+            path.unlink(missing_ok=True)
+    if response.body:
+        body_path.write_bytes(response.body)
     if meta:
-        meta_path = body_path.with_name(body_path.name + META_SUFFIX)
         meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return body_path
 

@@ -96,7 +96,6 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 800,
 }
 
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -13,9 +13,6 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-DEFAULT_SECTIONS_FILE = "peruwire_crawl/sections.toml"
-
-
 @dataclass(frozen=True)
 class Source:
     key: str

@@ -87,6 +87,12 @@ class DuplicateItem(DropItem):
         self.duplicate_of = duplicate_of
         self.reason = reason
 STATS_PREFIX = "peruwire/dedup"
+DROPPED_STATS = f"{STATS_PREFIX}/dropped/"
+
+
+def dropped_total(stats: dict) -> int:
+    """Items dropped as duplicates this run, whatever the reason."""
+    return sum(value for key, value in stats.items() if key.startswith(DROPPED_STATS))
 
 
 # --- title keys ---------------------------------------------------------------------------
@@ -357,6 +363,6 @@ class DedupPipeline:
         return next((other for other in candidates if is_same_article(article, other, self.window)), None)
 
     def _drop(self, reason: str, message: str, duplicate_of: str) -> None:
-        self.stats.inc_value(f"{STATS_PREFIX}/dropped/{reason}")
+        self.stats.inc_value(DROPPED_STATS + reason)
         # We log a one-line reason ourselves; Scrapy's own line prints the whole item.
         raise DuplicateItem(message, duplicate_of=duplicate_of, reason=reason)

@@ -51,9 +51,8 @@ from pipelines.text import clean_body, clean_summary, clean_title
 logger = logging.getLogger(__name__)
 
 STATS_PREFIX = "peruwire/normalize"
-# Same defaults as peruwire_crawl/settings.py, for crawlers built without the project
-# settings (tests, benchmarks).
-# Defaults live in settings.py; read from there when a crawler lacks the project settings.
+# Defaults live in settings.py; read from there when a crawler lacks the project settings
+# (tests, benchmarks).
 DEFAULT_EARLIEST_DATE = project_defaults.PERUWIRE_EARLIEST_DATE
 DEFAULT_DISAGREEMENT_HOURS = float(project_defaults.PERUWIRE_DATE_DISAGREEMENT_HOURS)
 # Rejections that mean the page states something impossible (logged as warnings); the

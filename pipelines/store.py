@@ -43,17 +43,21 @@ from peruwire_crawl.db.engine import (
 from peruwire_crawl.db.migrate import upgrade_to_head
 from peruwire_crawl.db.schema import FAILED, FINISHED, UNHEALTHY
 from peruwire_crawl.db.store import ArticleStore, BadRecord, record_from_item, record_to_json
-from peruwire_crawl.exitcodes import ALREADY_RUNNING, CONFIG_ERROR, EXIT_CODE_STAT
+from peruwire_crawl.exitcodes import (
+    ALREADY_RUNNING,
+    ALREADY_RUNNING_REASON,
+    CONFIG_ERROR,
+    EXIT_CODE_STAT,
+    STORAGE_UNAVAILABLE_REASON,
+)
+from peruwire_crawl.extensions import HEALTH_REASONS_STAT
+from peruwire_crawl.health import run_errors
 from peruwire_crawl.runlock import RunLock, RunLockBusy
-from pipelines.dedup import DuplicateItem
+from pipelines.dedup import DuplicateItem, dropped_total
 
 logger = logging.getLogger(__name__)
 
 STATS = "peruwire/store/"
-DEDUP_DROPPED_STATS = "peruwire/dedup/dropped/"
-HEALTH_REASONS_STAT = "peruwire/health/failed_checks"  # set by peruwire_crawl.extensions.RunMonitor
-UNAVAILABLE_REASON = "storage_unavailable"
-ALREADY_RUNNING_REASON = "already_running"
 
 # The pipeline's settings; their defaults live in settings.py (docs/operations.md), and are
 # read from there when a crawler was built without the project settings (tests, benchmarks).
@@ -128,15 +132,15 @@ class StorePipeline:
             self._stop(ALREADY_RUNNING, ALREADY_RUNNING_REASON)
         except DatabaseError as exc:
             logger.error("Storage unavailable, stopping the crawl: %s", exc)
-            self._stop(CONFIG_ERROR, UNAVAILABLE_REASON, engine)
+            self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON, engine)
         except DBAPIError as exc:
             logger.error("Storage unavailable, stopping the crawl: %s: %s",
                          describe_url(engine.url), first_line(exc.orig))
-            self._stop(CONFIG_ERROR, UNAVAILABLE_REASON, engine)
+            self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON, engine)
         except Exception as exc:  # why: a crawl that cannot store must not run on, storing nothing
             logger.error("Storage unavailable, stopping the crawl: %s: %s",
                          describe_url(self.db_url), first_line(exc))
-            self._stop(CONFIG_ERROR, UNAVAILABLE_REASON, engine)
+            self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON, engine)
         self.store = store
         self.stats.set_value(STATS + "run_id", self.run_id)
         logger.info("Storing articles in %s (crawl run %d)", describe_url(engine.url), self.run_id)
@@ -207,8 +211,8 @@ class StorePipeline:
                 new=stats.get(STATS + "new", 0),
                 updated=stats.get(STATS + "updated", 0),
                 unchanged=stats.get(STATS + "unchanged", 0),
-                duplicates=sum(v for k, v in stats.items() if k.startswith(DEDUP_DROPPED_STATS)),
-                errors=stats.get("log_count/ERROR", 0) + stats.get(STATS + "item_errors", 0),
+                duplicates=dropped_total(stats),
+                errors=run_errors(stats),
                 notes="\n".join(notes) or None,
             )
         except DBAPIError as exc:

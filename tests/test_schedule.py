@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from peruwire_crawl import replay
 from peruwire_crawl.exitcodes import ALREADY_RUNNING
 from tests.crawling import REPO, crawl, start_crawl
 from tests.faultsite import FaultPlan, FaultSite, Slow
@@ -116,14 +117,14 @@ def test_the_site_over_time_costs_requests_in_proportion_to_what_is_new(tmp_path
     assert first.returncode == 0, first.log[-2000:]
     assert first.stat("peruwire/store/new") == 18
 
-    # Same snapshot: each section's first page answers 304; the only article page asked for
-    # is the one whose page was missing last time (still missing).
+    # Same snapshot: each section's first page answers 304, no article page is fetched (the
+    # one missing page answered 404: gone, so not retried until a listing shows it again).
     second = crawl(tmp_path)
     assert second.returncode == 0, second.log[-2000:]
     assert second.stat("peruwire/sections/not_modified") == 3
-    assert second.stat("peruwire/articles/fetch_reason/incomplete") == 1
+    assert second.stat("peruwire/articles/fetch_reason/incomplete", 0) == 0
     assert second.stat("peruwire/articles/fetched", 0) == 0
-    assert second.stat("downloader/request_count") == 1 + 3 + 1  # robots.txt, first pages, the retry
+    assert second.stat("downloader/request_count") == 1 + 3  # robots.txt + three first pages
     assert second.stat("peruwire/store/new", 0) == 0
 
     # Three weeks later: two new articles top /tag/new-peru-left/ (pushing old ones onto
@@ -135,8 +136,8 @@ def test_the_site_over_time_costs_requests_in_proportion_to_what_is_new(tmp_path
     assert third.stat("peruwire/articles/fetch_reason/listing_changed") == 1
     assert third.stat("peruwire/articles/fetched") == 3
     # robots.txt; new-peru-left pages 1 and 2 (both changed); impeachment page 1 (304);
-    # peru page 1 (changed) and page 2 (304); three article pages and the missing one's retry.
-    assert third.stat("downloader/request_count") == 1 + 2 + 1 + 2 + 3 + 1
+    # peru page 1 (changed) and page 2 (304); three article pages.
+    assert third.stat("downloader/request_count") == 1 + 2 + 1 + 2 + 3
     assert third.stat("peruwire/sections/not_modified") == 2
     assert third.stat("peruwire/store/new") == 2
     assert third.stat("peruwire/store/updated") == 1
@@ -159,3 +160,21 @@ def test_full_mode_walks_every_page_again(tmp_path):
     assert full.stat("peruwire/sections/not_modified", 0) == 0
     assert full.stat("peruwire/articles/fetched") == 18  # every article page but the missing one
     assert full.stat("peruwire/store/new", 0) == 0
+
+
+def test_an_article_that_failed_is_fetched_again_even_when_its_sections_answer_304(tmp_path):
+    """A passing failure (a 503 past the retries) is retried by the next run, although no
+    section page changed, so none lists the article again."""
+    article = "https://peoplesdispatch.org/2022/06/30/peruvian-president-pedro-castillo-leaves-free-peru-party/"
+    outage = tmp_path / "outage"
+    replay.save(outage, article, replay.StoredResponse(status=503))
+    first = crawl(tmp_path, replay=(outage, "peoplesdispatch"), settings={"RETRY_TIMES": 0})
+    assert first.returncode == 0, first.log[-2000:]  # one failed page is within the error budget
+    second = crawl(tmp_path)
+    assert second.stat("peruwire/sections/not_modified") == 3
+    assert second.stat("peruwire/articles/fetch_reason/incomplete") == 1
+    assert second.stat("peruwire/articles/fetched") == 1
+    with sqlite3.connect(tmp_path / "peruwire.db") as db:
+        [(complete, reason, body)] = db.execute(
+            "SELECT complete, incomplete_reason, body FROM articles WHERE url = ?", (article,)).fetchall()
+    assert complete == 1 and reason is None and body

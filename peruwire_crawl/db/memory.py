@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, false, not_, or_, select
 
 from peruwire_crawl.db.dialect import upsert
 from peruwire_crawl.db.engine import make_engine, write_transaction
@@ -73,12 +73,15 @@ class CrawlMemory:
                                                     row.published_at, bool(row.complete))
         return found
 
-    def incomplete_articles(self, sources: list[str]) -> list[KnownArticle]:
-        """Stored articles of these sources whose page was never read: the next run retries
-        them, whatever their section pages answer."""
+    def incomplete_articles(self, sources: list[str], skip_reasons: tuple[str, ...] = ()) -> list[KnownArticle]:
+        """Stored articles of these sources whose page was never read, but for those whose
+        ``incomplete_reason`` starts with one of ``skip_reasons``: the next run retries them,
+        whatever their section pages answer."""
+        skipped = [articles.c.incomplete_reason.startswith(reason, autoescape=True) for reason in skip_reasons]
         query = select(articles.c.url, articles.c.listed_title, articles.c.listed_summary,
                        articles.c.published_at, articles.c.complete).where(
-            articles.c.complete.is_(False), articles.c.source.in_(sources)
+            articles.c.complete.is_(False), articles.c.source.in_(sources),
+            or_(articles.c.incomplete_reason.is_(None), not_(or_(false(), *skipped))),
         ).order_by(articles.c.url)
         with self.engine.connect() as connection:
             return [KnownArticle(row.url, row.listed_title, row.listed_summary, row.published_at, False)

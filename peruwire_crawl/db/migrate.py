@@ -71,8 +71,3 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def upgrade_to_head(engine: Engine) -> None:
     upgrade(engine, "head")
-
-
-def is_up_to_date(engine: Engine) -> bool:
-    with engine.connect() as connection:
-        return current_revision(connection) == head_revision()

@@ -38,6 +38,10 @@ from peruwire_crawl.urls import canonical_url, is_http_url
 
 # Scrapy's RobotsTxtMiddleware says so in the IgnoreRequest it raises (it has no subclass).
 ROBOTS_REFUSAL = "robots.txt"
+NOT_FETCHED = "not fetched: "
+# Incomplete articles whose failure will not pass by itself are not retried at the start of
+# every run (a page listing them again still gets them fetched): gone pages and refusals.
+PERMANENT_FAILURES = ("HTTP 404", "HTTP 410", NOT_FETCHED)
 
 
 @dataclass
@@ -76,11 +80,12 @@ class PeruSpider(scrapy.Spider):
         # Without storage there is no memory of earlier runs: every article is new.
         spider.memory = (
             CrawlMemory(resolve_db_url(crawler.settings))
-            if crawler.settings.getbool("PERUWIRE_STORE_ENABLED")
+            if crawler.settings.getbool("PERUWIRE_STORE_ENABLED", True)
             else None
         )
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.run_judged, signal=run_judged)
+        crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
         return spider
 
     def _section_urls(self) -> list[str]:
@@ -143,7 +148,8 @@ class PeruSpider(scrapy.Spider):
             return
         self.state["retries_sent"] = True  # once per crawl, also across JOBDIR pauses
         sources = sorted({self.sources.for_url(url).key for url in self.section_urls})
-        for article in self._guarded_read(self.memory.incomplete_articles, sources) or []:
+        retried = self._guarded(self.memory.incomplete_articles, sources, PERMANENT_FAILURES) or []
+        for article in retried:
             if article.url not in self._listings:
                 self._listings[article.url] = Listing(title=article.listed_title, summary=article.listed_summary)
                 yield self._article_request(article.url, reason="incomplete")
@@ -158,14 +164,15 @@ class PeruSpider(scrapy.Spider):
             headers=self._conditional_headers(url),
             callback=self.parse_section,
             errback=self.section_failed,
-            meta={"section": section, "page_number": page_number, "handle_httpstatus_list": [304]},
+            meta={"section": section, "page_number": page_number, "listing_url": url,
+                  "handle_httpstatus_list": [304]},
         )
 
     def _conditional_headers(self, url: str) -> dict[str, str]:
         """"Changed since?" headers from the last run's validators (incremental mode only)."""
         if self.mode == FULL or self.memory is None:
             return {}
-        known = self._guarded_read(self.memory.validators, url)
+        known = self._guarded(self.memory.validators, url)
         headers = {}
         if known and known.etag:
             headers["If-None-Match"] = known.etag
@@ -190,6 +197,7 @@ class PeruSpider(scrapy.Spider):
         listed = self._listed_articles(page.entries)
         now = datetime.fromisoformat(_fetch_time(response))
         known = self._known_articles(list(listed))
+        articles_here = []
         for url, entry in listed.items():
             article = known.get(url)
             if article is not None and article.url != url:
@@ -197,9 +205,10 @@ class PeruSpider(scrapy.Spider):
                 # the listing is that article's.
                 self.crawler.stats.inc_value("peruwire/articles/known_alias")
                 url = article.url
+            articles_here.append(url)
             yield from self._note_listed_article(url, entry, section, article, now)
         # Walk on only while this page lists something that needed fetching.
-        something_new = self.mode == FULL or any(self._fetch_reasons.get(url) for url in listed)
+        something_new = self.mode == FULL or any(self._fetch_reasons.get(url) for url in articles_here)
         if page.next_page_url and something_new:
             next_request = self._listing_request(
                 page.next_page_url, section, response.meta["page_number"] + 1
@@ -213,7 +222,8 @@ class PeruSpider(scrapy.Spider):
     def _remember_validators(self, response) -> None:
         etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
         if etag or modified:
-            self._new_validators[response.url] = Validators(
+            # Keyed by the URL we ask for next time, not where a redirect may have ended.
+            self._new_validators[response.meta["listing_url"]] = Validators(
                 etag.decode("latin-1") if etag else None,
                 modified.decode("latin-1") if modified else None,
             )
@@ -236,15 +246,17 @@ class PeruSpider(scrapy.Spider):
     def _known_articles(self, urls: list[str]) -> dict:
         if self.mode == FULL or self.memory is None:
             return {}
-        return self._guarded_read(self.memory.known_articles, urls) or {}
+        return self._guarded(self.memory.known_articles, urls) or {}
 
-    def _guarded_read(self, read, *args):
-        """A read of the crawl's memory; if the database cannot answer, the run goes on as
-        if it remembered nothing (it fetches more, it loses nothing)."""
+    def _guarded(self, call, *args):
+        """A call on the crawl's memory of earlier runs. If the database fails, the run goes
+        on as if it remembered nothing: it fetches more (or saves no validators), and loses
+        nothing."""
         try:
-            return read(*args)
+            return call(*args)
         except Exception as error:  # why: any database failure here must only cost requests
-            self.logger.warning("cannot read earlier runs from the database (%s): fetching as new", error)
+            self.logger.warning("the crawl's memory of earlier runs is unavailable (%s: %s): "
+                                "fetching as if nothing were known", call.__name__, error)
             self.crawler.stats.inc_value("peruwire/incremental/memory_errors")
             return None
 
@@ -329,7 +341,7 @@ class PeruSpider(scrapy.Spider):
         if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in failure.getErrorMessage():
             # Refused on our side: a choice, not an error of the site.
             self.crawler.stats.inc_value("peruwire/articles/not_fetched_by_choice")
-            reason = f"not fetched: {failure.getErrorMessage()}"
+            reason = NOT_FETCHED + failure.getErrorMessage()
             yield from self._emit(self._unfetched_item(listed_url, reason, error=False))
             return
         reason = _reason(failure)
@@ -435,8 +447,14 @@ class PeruSpider(scrapy.Spider):
         )
         try:
             if healthy and stored_all:
-                self._guarded_read(self.memory.save_validators, self._new_validators)
+                self._guarded(self.memory.save_validators, self._new_validators)
         finally:
+            self.memory.close()
+
+    def spider_closed(self, spider, reason):
+        # The run monitor judges after this; closing here covers runs it does not judge
+        # (skipped, or the monitor switched off). The engine reopens if it is needed again.
+        if self.memory is not None:
             self.memory.close()
 
 
@@ -452,7 +470,10 @@ def _fetch_time(response) -> str:
     header = response.headers.get("Date")
     if header:
         try:
-            return parsedate_to_datetime(header.decode("latin-1")).astimezone(timezone.utc).isoformat()
+            moment = parsedate_to_datetime(header.decode("latin-1"))
+            if moment.tzinfo is None:  # "-0000": UTC, per RFC 5322, not the local zone
+                moment = moment.replace(tzinfo=timezone.utc)
+            return moment.astimezone(timezone.utc).isoformat()
         except (TypeError, ValueError):
             pass
     return datetime.now(timezone.utc).isoformat()
