@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateparser.date import DateDataParser
 
+from peruwire_crawl.times import to_utc_or_none
 from pipelines.text import clean_text
 
 # Most reliable first; a signal not listed here comes after all of them.
@@ -341,14 +342,8 @@ def zone(name: str | None) -> tzinfo:
 
 
 def parse_instant(text: str | None) -> datetime | None:
-    """An ISO 8601 instant (``fetched_at``); naive means UTC. ``None`` if unreadable."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(str(text).strip())
-    except ValueError:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    """An ISO 8601 instant (``fetched_at``), in UTC; naive means UTC. ``None`` if unreadable."""
+    return to_utc_or_none(text)
 
 
 def parse_earliest(value) -> datetime:

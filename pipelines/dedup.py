@@ -56,7 +56,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from itemadapter import ItemAdapter
@@ -64,6 +64,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from peruwire_crawl import settings as project_defaults
+from peruwire_crawl.times import to_utc_or_none
 from peruwire_crawl.urls import canonical_url
 
 logger = logging.getLogger(__name__)
@@ -185,23 +186,8 @@ class SeenArticle:
         return linked
 
 
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 string (or datetime) as an aware UTC datetime; None when absent or unreadable.
-
-    A time without an offset is taken as UTC, the item contract's zone.
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str) and value.strip():
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+# The item's dates as aware UTC datetimes; None when absent or unreadable.
+parse_time = to_utc_or_none
 
 
 def _primary_language(code: str | None) -> str | None:

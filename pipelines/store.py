@@ -37,7 +37,7 @@ from peruwire_crawl.db.engine import (
     check_connection,
     describe_url,
     first_line,
-    make_engine,
+    crawl_engine,
     resolve_db_url,
 )
 from peruwire_crawl.db.migrate import upgrade_to_head
@@ -69,13 +69,12 @@ DEFAULTS = {
 
 
 class StorePipeline:
-    def __init__(self, crawler, *, db_url: str, batch_size: int, busy_timeout: float,
+    def __init__(self, crawler, *, db_url: str, batch_size: int,
                  retry_delay: float, close_retries: int, dead_letter_file: str):
         self.crawler = crawler
         self.stats = crawler.stats
         self.db_url = db_url
         self.batch_size = max(1, batch_size)
-        self.busy_timeout = busy_timeout
         self.retry_delay = retry_delay
         self.close_retries = close_retries
         self.dead_letter_file = Path(dead_letter_file)
@@ -101,7 +100,6 @@ class StorePipeline:
             crawler,
             db_url=resolve_db_url(settings),
             batch_size=get("PERUWIRE_STORE_BATCH_SIZE", int),
-            busy_timeout=get("PERUWIRE_DB_BUSY_TIMEOUT", float),
             retry_delay=get("PERUWIRE_STORE_RETRY_DELAY", float),
             close_retries=get("PERUWIRE_STORE_CLOSE_RETRIES", int),
             dead_letter_file=get("PERUWIRE_DEAD_LETTER_FILE"),
@@ -119,7 +117,7 @@ class StorePipeline:
         spider = spider or self.crawler.spider
         engine = None
         try:
-            engine = make_engine(self.db_url, busy_timeout=self.busy_timeout)
+            engine = crawl_engine(self.crawler)
             check_connection(engine)
             # Before any migration or write: one run at a time per database.
             self.run_lock.acquire()

@@ -1,6 +1,5 @@
 """Publication dates: candidates → one UTC time with precision and signal (pipelines/dates.py)."""
 
-import os
 import time
 from datetime import UTC, date, datetime
 from unittest import mock

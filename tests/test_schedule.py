@@ -6,7 +6,6 @@ stats; nothing here measures time.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess

@@ -94,6 +94,20 @@ def make_engine(url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -
     return engine
 
 
+def crawl_engine(crawler: Any) -> Engine:
+    """The crawl's one engine on its ``PERUWIRE_DB_URL``, made on first use: storage, dedup's
+    and the incremental crawl's memory of earlier runs share it, and its busy timeout
+    (``PERUWIRE_DB_BUSY_TIMEOUT``). Raises ``DatabaseError`` for a URL that cannot work.
+    (The run lock keeps a connection of its own: see ``peruwire_crawl.runlock``.)"""
+    engine = getattr(crawler, "_peruwire_engine", None)
+    if engine is None:
+        settings = crawler.settings
+        engine = make_engine(resolve_db_url(settings),
+                             busy_timeout=settings.getfloat("PERUWIRE_DB_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT))
+        crawler._peruwire_engine = engine
+    return engine
+
+
 def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:

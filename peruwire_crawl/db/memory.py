@@ -6,19 +6,21 @@
 - ``validators(url)`` / ``save_validators(...)``: each section page's ETag and
   Last-Modified, for conditional requests.
 
-One read connection, opened on first use (the storage pipeline has migrated the database
-by then) and closed by ``close()``. Writes go through ``write_transaction``, like storage.
+It uses the crawl's engine (``crawl_engine``), taken on first use (the storage pipeline has
+connected and migrated the database by then); ``close()`` returns its connections. Writes
+go through ``write_transaction``, like storage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, false, not_, or_, select
 
 from peruwire_crawl.db.dialect import upsert
-from peruwire_crawl.db.engine import make_engine, write_transaction
+from peruwire_crawl.db.engine import write_transaction
 from peruwire_crawl.db.schema import article_aliases, articles, page_validators
 from peruwire_crawl.db.store import utc_now
 
@@ -42,14 +44,14 @@ class CrawlMemory:
     # SQLite allows 32766 bound parameters per statement; listings hold a few dozen URLs.
     LOOKUP_CHUNK = 500
 
-    def __init__(self, db_url: str):
-        self.db_url = db_url
+    def __init__(self, connect: Callable[[], Engine]):
+        self._connect = connect  # e.g. lambda: crawl_engine(crawler); called on first use
         self._engine: Engine | None = None
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.db_url)
+            self._engine = self._connect()
         return self._engine
 
     def known_articles(self, urls: list[str]) -> dict[str, KnownArticle]:

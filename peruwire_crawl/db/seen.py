@@ -5,8 +5,9 @@
 
 It answers ``find_by_title`` from the ``(source, title_key)`` index of ``articles`` (the
 storage pipeline stores every article's title key), reading the database the crawl stores
-into (``PERUWIRE_DB_URL``). It only reads; the connection opens on the first question (the
-storage pipeline has migrated the database by then) and closes on ``spider_closed``. A
+into (``PERUWIRE_DB_URL``) through the crawl's shared engine. It only reads; the connection
+opens on the first question (the storage pipeline has migrated the database by then) and
+closes on ``spider_closed``. A
 database it cannot read answers "nothing stored" with one warning: the storage pipeline is
 the one that stops a crawl for an unusable database.
 """
@@ -14,13 +15,21 @@ the one that stops a crawl for an unusable database.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from scrapy import signals
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 
-from peruwire_crawl.db.engine import DatabaseError, describe_url, first_line, make_engine, resolve_db_url
+from peruwire_crawl.db.engine import (
+    DatabaseError,
+    crawl_engine,
+    describe_url,
+    first_line,
+    make_engine,
+    resolve_db_url,
+)
 from peruwire_crawl.db.schema import article_translations, articles
 from pipelines.dedup import SeenArticle
 
@@ -28,8 +37,10 @@ logger = logging.getLogger(__name__)
 
 
 class DatabaseSeenStore:
-    def __init__(self, db_url: str | None):
+    def __init__(self, db_url: str | None, connect: Callable[[], Engine] | None = None):
         self.db_url = db_url
+        # The crawl's shared engine when built from a crawler; an engine of its own otherwise.
+        self._make_engine = connect or (lambda: make_engine(db_url))
         self._engine: Engine | None = None
         # No database in use (storage switched off): nothing is stored to compare with.
         self._broken = db_url is None
@@ -37,7 +48,8 @@ class DatabaseSeenStore:
     @classmethod
     def from_crawler(cls, crawler) -> "DatabaseSeenStore":
         storing = crawler.settings.getbool("PERUWIRE_STORE_ENABLED", True)
-        store = cls(resolve_db_url(crawler.settings) if storing else None)
+        db_url = resolve_db_url(crawler.settings) if storing else None
+        store = cls(db_url, connect=lambda: crawl_engine(crawler))
         crawler.signals.connect(store.close, signal=signals.spider_closed)
         return store
 
@@ -80,7 +92,7 @@ class DatabaseSeenStore:
 
     def _connect(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.db_url)
+            self._engine = self._make_engine()
         return self._engine
 
     def close(self, spider=None, reason: str | None = None) -> None:

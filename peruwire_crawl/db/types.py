@@ -10,26 +10,21 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from peruwire_crawl import times
+
 
 def to_utc(value: datetime | str | None) -> datetime | None:
-    """An aware UTC datetime, whole seconds, from a datetime or an ISO 8601 string.
-
-    A naive value is taken to be UTC already (the item contract says dates are UTC).
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).replace(microsecond=0)
+    """An aware UTC datetime, whole seconds (what the database keeps), from a datetime or an
+    ISO 8601 string; raises ValueError/TypeError for a value that is not a time."""
+    moment = times.to_utc(value)
+    return moment.replace(microsecond=0) if moment is not None else None
 
 
 def iso(value: datetime | None) -> str | None:

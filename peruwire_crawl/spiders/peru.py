@@ -26,7 +26,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from peruwire_crawl.db.engine import resolve_db_url
+from peruwire_crawl.db.engine import crawl_engine
 from peruwire_crawl.db.memory import CrawlMemory, Validators
 from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
 from peruwire_crawl.items import ArticleItem
@@ -79,7 +79,7 @@ class PeruSpider(scrapy.Spider):
         spider.policy = FetchPolicy.from_settings(crawler.settings, spider.mode)
         # Without storage there is no memory of earlier runs: every article is new.
         spider.memory = (
-            CrawlMemory(resolve_db_url(crawler.settings))
+            CrawlMemory(lambda: crawl_engine(crawler))
             if crawler.settings.getbool("PERUWIRE_STORE_ENABLED", True)
             else None
         )
