@@ -97,5 +97,9 @@ ITEM_PIPELINES = {
 }
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# An unattended crawl needs no interactive console: both of Scrapy's run code inside the
+# process for whoever holds their password or token. Turn on for debugging with -s.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -7,16 +7,22 @@ by a newer peruwire) is refused, never touched.
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+# Alembic announces its plugins at INFO when imported, on every run; a crawl's log should
+# show the upgrades it ran ("Running upgrade 0002 -> 0003"), not that chatter. Set before
+# the import below, which is when the announcements happen.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-from peruwire_crawl.db.engine import DatabaseError, describe_url, first_line
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from sqlalchemy import Connection, Engine  # noqa: E402
+from sqlalchemy.exc import DBAPIError  # noqa: E402
+
+from peruwire_crawl.db.engine import DatabaseError, describe_url, first_line  # noqa: E402
 
 
 class DatabaseTooNew(DatabaseError):
