@@ -177,3 +177,16 @@ def test_an_article_that_failed_is_fetched_again_even_when_its_sections_answer_3
         [(complete, reason, body)] = db.execute(
             "SELECT complete, incomplete_reason, body FROM articles WHERE url = ?", (article,)).fetchall()
     assert complete == 1 and reason is None and body
+
+
+def test_recent_articles_are_fetched_again_even_when_their_sections_answer_304(tmp_path):
+    """News gets corrected: articles published within PERUWIRE_REFETCH_RECENT_DAYS are
+    re-read on every run. (The fixtures date from 2023, so a window of ~300 years makes
+    every stored article recent.)"""
+    assert crawl(tmp_path).returncode == 0
+    again = crawl(tmp_path, settings={"PERUWIRE_REFETCH_RECENT_DAYS": 100_000})
+    assert again.returncode == 0, again.log[-2000:]
+    assert again.stat("peruwire/sections/not_modified") == 3
+    assert again.stat("peruwire/articles/fetch_reason/recent") == 17  # every complete article
+    assert again.stat("peruwire/articles/fetched") == 17
+    assert again.stat("peruwire/store/new", 0) == 0

@@ -2,7 +2,8 @@
 
 - ``known_articles(urls)``: for the incremental crawl, what is stored of each listed URL
   (listing title and summary as last seen, publication date, whether its page was read);
-- ``incomplete_articles(sources)``: articles whose page was never read, to retry;
+- ``articles_to_revisit(...)``: articles whose page was never read, or published in the
+  last few days, which a run fetches whatever their section pages answer;
 - ``validators(url)`` / ``save_validators(...)``: each section page's ETag and
   Last-Modified, for conditional requests.
 
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, false, not_, or_, select
+from sqlalchemy import Engine, and_, false, not_, or_, select
 
 from peruwire_crawl.db.dialect import upsert
 from peruwire_crawl.db.engine import write_transaction
@@ -75,18 +76,23 @@ class CrawlMemory:
                                                     row.published_at, bool(row.complete))
         return found
 
-    def incomplete_articles(self, sources: list[str], skip_reasons: tuple[str, ...] = ()) -> list[KnownArticle]:
-        """Stored articles of these sources whose page was never read, but for those whose
-        ``incomplete_reason`` starts with one of ``skip_reasons``: the next run retries them,
-        whatever their section pages answer."""
+    def articles_to_revisit(self, sources: list[str], skip_reasons: tuple[str, ...],
+                            published_since: datetime) -> list[KnownArticle]:
+        """Stored articles of these sources that a run fetches again whatever their section
+        pages answer: those whose page was never read (but for those whose
+        ``incomplete_reason`` starts with one of ``skip_reasons``), and those published
+        since ``published_since`` (news gets corrected)."""
         skipped = [articles.c.incomplete_reason.startswith(reason, autoescape=True) for reason in skip_reasons]
+        never_read = and_(articles.c.complete.is_(False),
+                          or_(articles.c.incomplete_reason.is_(None), not_(or_(false(), *skipped))))
         query = select(articles.c.url, articles.c.listed_title, articles.c.listed_summary,
                        articles.c.published_at, articles.c.complete).where(
-            articles.c.complete.is_(False), articles.c.source.in_(sources),
-            or_(articles.c.incomplete_reason.is_(None), not_(or_(false(), *skipped))),
+            articles.c.source.in_(sources),
+            or_(never_read, articles.c.published_at >= published_since),
         ).order_by(articles.c.url)
         with self.engine.connect() as connection:
-            return [KnownArticle(row.url, row.listed_title, row.listed_summary, row.published_at, False)
+            return [KnownArticle(row.url, row.listed_title, row.listed_summary, row.published_at,
+                                 bool(row.complete))
                     for row in connection.execute(query)]
 
     def validators(self, url: str) -> Validators | None:

@@ -138,21 +138,23 @@ class PeruSpider(scrapy.Spider):
             request = self._listing_request(url, section=url, page_number=1)
             if request is not None:
                 yield request
-        for request in self._retry_requests():
+        for request in self._revisit_requests():
             yield request
 
-    def _retry_requests(self):
-        """Articles whose page an earlier run could not read are fetched again, even when
-        their section pages answer 304 (incremental mode; a full run lists them anyway)."""
-        if self.mode == FULL or self.memory is None or self.state.get("retries_sent"):
+    def _revisit_requests(self):
+        """Articles whose page an earlier run could not read, and articles published in the
+        last few days, are fetched again even when their section pages answer 304
+        (incremental mode; a full run lists them anyway)."""
+        if self.mode == FULL or self.memory is None or self.state.get("revisits_sent"):
             return
-        self.state["retries_sent"] = True  # once per crawl, also across JOBDIR pauses
+        self.state["revisits_sent"] = True  # once per crawl, also across JOBDIR pauses
         sources = sorted({self.sources.for_url(url).key for url in self.section_urls})
-        retried = self._guarded(self.memory.incomplete_articles, sources, PERMANENT_FAILURES) or []
-        for article in retried:
+        since = datetime.now(timezone.utc) - self.policy.recent
+        revisits = self._guarded(self.memory.articles_to_revisit, sources, PERMANENT_FAILURES, since) or []
+        for article in revisits:
             if article.url not in self._listings:
                 self._listings[article.url] = Listing(title=article.listed_title, summary=article.listed_summary)
-                yield self._article_request(article.url, reason="incomplete")
+                yield self._article_request(article.url, reason="recent" if article.complete else "incomplete")
 
     def _listing_request(self, url: str, section: str, page_number: int):
         if url in self._listing_pages_seen:
