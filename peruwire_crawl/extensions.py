@@ -45,7 +45,7 @@ class RunMonitor:
 
     def item_scraped(self, item, spider):
         adapter = ItemAdapter(item)
-        if not adapter.get("complete", True) or adapter.get("page_fetched") is False:
+        if not adapter.get("complete", True):
             return  # coverage is a property of article pages we actually read
         self.stats.inc_value(COMPLETE_ITEMS_STAT)
         for field in self.thresholds.min_coverage:

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import zlib
 from datetime import datetime, timezone
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 from scrapy import signals
@@ -26,6 +26,7 @@ from scrapy.responsetypes import responsetypes
 from scrapy.utils.httpobj import urlparse_cached
 
 from peruwire_crawl import replay
+from peruwire_crawl.times import http_date_to_utc
 
 logger = logging.getLogger(__name__)
 
@@ -208,10 +209,5 @@ def _retry_after_seconds(header: bytes | None) -> float | None:
     value = header.decode("latin-1").strip()
     if value.isdigit():
         return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return (when - datetime.now(timezone.utc)).total_seconds()
+    when = http_date_to_utc(value)
+    return None if when is None else (when - datetime.now(timezone.utc)).total_seconds()

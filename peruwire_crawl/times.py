@@ -1,12 +1,14 @@
 """Reading the ISO 8601 times that travel in items, in one way everywhere.
 
 Items carry times as ISO 8601 text (``2023-06-16T00:00:00+00:00``); a time without an
-offset is UTC, the item contract's zone.
+offset is UTC, the item contract's zone. HTTP headers (Date, Retry-After) carry RFC 5322
+dates, read here too.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 
@@ -31,3 +33,19 @@ def to_utc_or_none(value: Any) -> datetime | None:
         return to_utc(value)
     except (TypeError, ValueError):
         return None
+
+
+def http_date_to_utc(value: bytes | str | None) -> datetime | None:
+    """An HTTP date header (``Thu, 26 Nov 2026 16:41:17 GMT``) as an aware UTC datetime;
+    None when absent or unreadable. "-0000" means UTC (RFC 5322), not the local zone."""
+    if not value:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    try:
+        moment = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)

@@ -63,8 +63,8 @@ STATS = "peruwire/store/"
 # read from there when a crawler was built without the project settings (tests, benchmarks).
 DEFAULTS = {
     name: getattr(project_defaults, name)
-    for name in ("PERUWIRE_STORE_ENABLED", "PERUWIRE_STORE_BATCH_SIZE", "PERUWIRE_DB_BUSY_TIMEOUT",
-                 "PERUWIRE_STORE_RETRY_DELAY", "PERUWIRE_STORE_CLOSE_RETRIES", "PERUWIRE_DEAD_LETTER_FILE")
+    for name in ("PERUWIRE_STORE_ENABLED", "PERUWIRE_STORE_BATCH_SIZE", "PERUWIRE_STORE_RETRY_DELAY",
+                 "PERUWIRE_STORE_CLOSE_RETRIES", "PERUWIRE_DEAD_LETTER_FILE")
 }
 
 

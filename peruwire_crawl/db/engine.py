@@ -18,11 +18,13 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from peruwire_crawl import settings as project_defaults
+
 DEFAULT_DB_URL = "sqlite:///peruwire.db"
 DB_URL_SETTING = "PERUWIRE_DB_URL"
 # Seconds a writer waits for another's lock (SQLite busy timeout, PostgreSQL
 # lock_timeout) before its batch fails.
-DEFAULT_BUSY_TIMEOUT = 10.0
+DEFAULT_BUSY_TIMEOUT = project_defaults.PERUWIRE_DB_BUSY_TIMEOUT
 # Seconds a PostgreSQL connection attempt may take before the crawl gives up.
 CONNECT_TIMEOUT = 10
 

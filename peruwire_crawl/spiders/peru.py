@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import scrapy
@@ -33,6 +32,7 @@ from peruwire_crawl.items import ArticleItem
 from peruwire_crawl.pages import ArticlePage, SectionPage
 from peruwire_crawl.signals import run_judged
 from peruwire_crawl.sources import SourceRegistry
+from peruwire_crawl.times import http_date_to_utc
 from peruwire_crawl.urls import canonical_url, is_http_url
 
 
@@ -278,8 +278,8 @@ class PeruSpider(scrapy.Spider):
         self._listings[url] = Listing(sections=[section], title=entry.title, summary=entry.summary)
         self.crawler.stats.inc_value("peruwire/articles/listed")
         reason = self.policy.reason_to_fetch(known, entry.title, entry.summary, now)
-        self._fetch_reasons[url] = reason
         if reason is None:
+            self._fetch_reasons[url] = None
             self.crawler.stats.inc_value("peruwire/articles/not_fetched_unchanged")
             yield from self._emit(self._listing_only_item(url))
             return
@@ -469,13 +469,5 @@ def _reason(failure) -> str:
 def _fetch_time(response) -> str:
     """When the page was fetched, by the server's Date header (replay sets it to the
     snapshot's moment, so relative dates resolve the same way every day)."""
-    header = response.headers.get("Date")
-    if header:
-        try:
-            moment = parsedate_to_datetime(header.decode("latin-1"))
-            if moment.tzinfo is None:  # "-0000": UTC, per RFC 5322, not the local zone
-                moment = moment.replace(tzinfo=timezone.utc)
-            return moment.astimezone(timezone.utc).isoformat()
-        except (TypeError, ValueError):
-            pass
-    return datetime.now(timezone.utc).isoformat()
+    moment = http_date_to_utc(response.headers.get("Date")) or datetime.now(timezone.utc)
+    return moment.isoformat()
