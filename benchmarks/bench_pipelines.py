@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from peruwire_crawl.items import ArticleItem, DateCandidate  # noqa: E402
-from pipelines import dates  # noqa: E402
-from pipelines.dates import DateContext, choose_date  # noqa: E402
+from peruwire_crawl.normalize import dates  # noqa: E402
+from peruwire_crawl.normalize.dates import DateContext, choose_date  # noqa: E402
 from pipelines.normalize import NormalizePipeline  # noqa: E402
 
 SITE = "https://peoplesdispatch.org"
@@ -139,7 +139,7 @@ def run_through(pipelines, items) -> tuple[float, int, int]:
 
 
 class DateparserCounter:
-    """Counts dateparser calls made through pipelines.dates."""
+    """Counts dateparser calls made through peruwire_crawl.normalize.dates."""
 
     def __init__(self):
         self.calls = 0

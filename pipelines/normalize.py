@@ -5,10 +5,10 @@ For each item, in this order (each step may use the ones before it):
 1. text: ``title`` (site-name suffix dropped when it came from ``<title>``/meta; falls back
    to the listing's title), ``summary`` (falls back to the listing's standfirst), ``body``.
    An item with no usable title is dropped: a row without a title is garbage to analysts.
-2. ``language``: detected from the article's own text (``pipelines.language``).
+2. ``language``: detected from the article's own text (``peruwire_crawl.normalize.language``).
 3. ``published_at`` / ``date_precision`` / ``date_signal`` and ``modified_at``
-   (``pipelines.dates``), resolved against the item's ``fetched_at``.
-4. ``authors`` from the byline and the declared author list (``pipelines.authors``).
+   (``peruwire_crawl.normalize.dates``), resolved against the item's ``fetched_at``.
+4. ``authors`` from the byline and the declared author list (``peruwire_crawl.normalize.authors``).
 5. ``translation_of``: the first linked translation, when the article is not in the
    source's primary language.
 
@@ -30,8 +30,8 @@ from scrapy.exceptions import DropItem
 
 from peruwire_crawl import settings as project_defaults
 from peruwire_crawl.sources import Source, SourceRegistry
-from pipelines.authors import clean_authors
-from pipelines.dates import (
+from peruwire_crawl.normalize.authors import clean_authors
+from peruwire_crawl.normalize.dates import (
     DateChoice,
     DateContext,
     choose_date,
@@ -40,13 +40,13 @@ from pipelines.dates import (
     warm_up_dateparser,
     zone,
 )
-from pipelines.language import (
+from peruwire_crawl.normalize.language import (
     LanguageDetector,
     article_text_sample,
     choose_language,
     detector_languages,
 )
-from pipelines.text import clean_body, clean_summary, clean_title
+from peruwire_crawl.normalize.text import clean_body, clean_summary, clean_title
 
 logger = logging.getLogger(__name__)
 

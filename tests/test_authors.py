@@ -1,10 +1,10 @@
-"""Author names from bylines and author lists (pipelines/authors.py)."""
+"""Author names from bylines and author lists (peruwire_crawl/normalize/authors.py)."""
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.authors import clean_authors, split_names
+from peruwire_crawl.normalize.authors import clean_authors, split_names
 
 SITE = ["Peoples Dispatch", "peoplesdispatch", "peoplesdispatch.org"]
 

@@ -1,4 +1,4 @@
-"""Publication dates: candidates → one UTC time with precision and signal (pipelines/dates.py)."""
+"""Publication dates: candidates → one UTC time with precision and signal (peruwire_crawl/normalize/dates.py)."""
 
 import time
 from datetime import UTC, date, datetime
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peruwire_crawl.items import DateCandidate
-from pipelines import dates
-from pipelines.dates import (
+from peruwire_crawl.normalize import dates
+from peruwire_crawl.normalize.dates import (
     DateContext,
     DateRejected,
     choose_date,

@@ -1,10 +1,10 @@
-"""Article language from its own text (pipelines/language.py)."""
+"""Article language from its own text (peruwire_crawl/normalize/language.py)."""
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.language import (
+from peruwire_crawl.normalize.language import (
     LanguageDetector,
     article_text_sample,
     choose_language,

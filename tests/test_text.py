@@ -1,10 +1,10 @@
-"""Text cleanup: titles, summaries, bodies (pipelines/text.py)."""
+"""Text cleanup: titles, summaries, bodies (peruwire_crawl/normalize/text.py)."""
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.text import clean_body, clean_summary, clean_text, clean_title
+from peruwire_crawl.normalize.text import clean_body, clean_summary, clean_text, clean_title
 
 SITE = ["Peoples Dispatch", "peoplesdispatch", "peoplesdispatch.org", "www.peoplesdispatch.org"]
 

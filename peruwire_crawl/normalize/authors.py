@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pipelines.text import clean_text
+from peruwire_crawl.normalize.text import clean_text
 
 # Everything up to and including "by"/"por" (with a date or "Written"/"Escrito" before it).
 _BYLINE_LEAD_RE = re.compile(r"^.*?\b(?:by|por)\b[\s:]*", re.IGNORECASE)
