@@ -143,13 +143,8 @@ class PeruSpider(scrapy.Spider):
                 yield request
         for request in self._revisit_requests():
             yield request
-        if self.changes is not None and self.mode != FULL and not self.state.get("change_signals_sent"):
-            self.state["change_signals_sent"] = True
-            source_of = lambda url: self.sources.for_url(url).key  # noqa: E731
-            asked = self._guarded(self.changes.start, self.section_urls, source_of,
-                                  self.parse_change_signal, self.change_signal_failed)
-            for request in self._changed_articles(asked or []):
-                yield request
+        for request in self._changed_articles(self._ask_change_signals()):
+            yield request
 
     def _revisit_requests(self):
         """Articles whose page an earlier run could not read, and articles published in the
@@ -315,6 +310,17 @@ class PeruSpider(scrapy.Spider):
         return item
 
     # --- change signals (peruwire_crawl.changes) --------------------------------------------
+
+    def _ask_change_signals(self) -> list:
+        """The change signals' first requests: incremental runs, once per crawl."""
+        if self.changes is None or self.mode == FULL or self.state.get("change_signals_sent"):
+            return []
+        self.state["change_signals_sent"] = True
+        return self._guarded(self.changes.start, self.section_urls, self._source_key,
+                             self.parse_change_signal, self.change_signal_failed) or []
+
+    def _source_key(self, url: str) -> str:
+        return self.sources.for_url(url).key
 
     def _changed_articles(self, asked):
         """What the change signals ask for: their own requests, counted as listing pages in
