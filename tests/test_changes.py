@@ -116,3 +116,73 @@ def test_the_slice_is_bounded_and_grows_after_a_pause():
     assert recheck.slice_size(317, timedelta(days=3), timedelta(days=30), 50) == 32
     assert recheck.slice_size(317, timedelta(days=300), timedelta(days=30), 50) == 50
     assert recheck.slice_size(0, timedelta(hours=6), timedelta(days=30), 50) == 0
+
+
+# --- falling back, signal by signal ---------------------------------------------------------
+
+from itemadapter import ItemAdapter  # noqa: E402
+from scrapy import Spider  # noqa: E402
+from scrapy.exceptions import IgnoreRequest  # noqa: E402
+from scrapy.http import Response, TextResponse  # noqa: E402
+from scrapy.spidermiddlewares.httperror import HttpError  # noqa: E402
+from scrapy.utils.test import get_crawler  # noqa: E402
+from twisted.python.failure import Failure  # noqa: E402
+
+from peruwire_crawl.changes import ChangeSignals, Refetch  # noqa: E402
+from peruwire_crawl.changes.state import SignalState  # noqa: E402
+from peruwire_crawl.db.store import ArticleStore, record_from_item  # noqa: E402
+from peruwire_crawl.items import ArticleItem  # noqa: E402
+
+SECTION = f"{SITE}/tag/new-peru-left/"
+ARTICLE = f"{SITE}/2022/06/30/peruvian-president-pedro-castillo-leaves-free-peru-party/"
+
+
+def signals_on(db_engine, **settings) -> ChangeSignals:
+    ArticleStore(db_engine).write([record_from_item(ItemAdapter(ArticleItem(
+        url=ARTICLE, source="peoplesdispatch", title="Castillo leaves Free Peru", body="Text.",
+        fetched_at="2023-07-01T12:00:00+00:00", etag='"v1"')))])
+    for _ in range(2):
+        ArticleStore(db_engine).open_run("peru")
+    crawler = get_crawler(Spider, {"PERUWIRE_CHANGE_SIGNALS": "wp_rest,sitemap,recheck", "PERUWIRE_RECHECK_DAYS": 30,
+                                   "PERUWIRE_RECHECK_MAX_PER_RUN": 50, "PERUWIRE_CHANGE_SIGNALS_REPROBE_DAYS": 30,
+                                   **settings})
+    signals = ChangeSignals.from_crawler(crawler)
+    signals.state = SignalState(lambda: db_engine)
+    return signals
+
+
+def failed(request, status=None, error=None) -> Failure:
+    """The failure an errback gets, as Scrapy hands it over (with its request)."""
+    failure = Failure(error or HttpError(Response(request.url, status=status, request=request)))
+    failure.request = request
+    return failure
+
+
+def ask(signals: ChangeSignals) -> list:
+    return signals.start([SECTION], lambda url: "peoplesdispatch", callback=print, errback=print)
+
+
+def test_a_refused_rest_api_and_a_missing_sitemap_fall_back_to_the_recheck_and_are_remembered(db_engine):
+    signals = signals_on(db_engine)
+    [terms] = ask(signals)
+    assert terms.url.startswith(f"{SITE}/wp-json/wp/v2/tags?slug=new-peru-left")
+    [index] = signals.read(failure=failed(terms, 403))
+    assert index.url == f"{SITE}/wp-sitemap.xml"
+    [other_index] = signals.read(failure=failed(index, 404))
+    assert other_index.url == f"{SITE}/sitemap_index.xml"
+    soft_404 = TextResponse(other_index.url, body=b"<html>Nothing here</html>", request=other_index)
+    assert signals.read(response=soft_404) == [Refetch(ARTICLE, "recheck", '"v1"', None)]
+    assert signals.stats.get_value("peruwire/changes/summary") == (
+        "change signals: peoplesdispatch re-check (REST API refused, sitemaps missing)")
+    signals.run_judged(None, healthy=True)
+
+    again = signals_on(db_engine)  # the next run asks neither
+    assert ask(again) == [Refetch(ARTICLE, "recheck", '"v1"', None)]
+
+
+def test_a_robots_refusal_counts_as_refused(db_engine):
+    signals = signals_on(db_engine, PERUWIRE_CHANGE_SIGNALS="wp_rest")
+    [terms] = ask(signals)
+    assert signals.read(failure=failed(terms, error=IgnoreRequest("Forbidden by robots.txt"))) == []
+    assert signals.stats.get_value("peruwire/changes/summary") == (
+        "change signals: peoplesdispatch none (REST API refused)")
