@@ -50,6 +50,8 @@ def test_a_small_correction_costs_about_the_paragraph_it_touched():
     delta = body_delta(long_body, corrected)
     assert len(delta) < 150 < len(long_body)
     assert apply_body_delta(corrected, delta) == long_body
+    # A paragraph added at the end: the earlier body is the newer one's beginning.
+    assert body_delta(BODY, BODY + "\n\nCorrection: the party was misnamed.") == "[[0,7]]"
 
 
 def write(engine, *items, run_id=None):

@@ -6,10 +6,11 @@ rebuild it from the body that replaced it. A correction that adds or rewrites a 
 then costs about that paragraph, not a second copy of the article.
 
 The delta is JSON text (readable in SQL as it is): a list whose items are either
-``[start, end]`` (copy lines ``start:end`` of the replacing body) or a string (text the new
-body no longer has). ``null`` means the article had no body before. Lines are cut with
-``str.splitlines(keepends=True)``, whose pieces join back to the exact text, so paragraphs
-(lines between blank lines) are the unit, and the rebuilt body is byte for byte the old one.
+``[start, end]`` (copy pieces ``start:end`` of the replacing body) or a string (text the
+new body no longer has). ``null`` means the article had no body before. The pieces are each
+line's text and each newline on its own (:func:`pieces`), which join back to the exact
+text: paragraphs are the unit (a paragraph added at the end leaves the one before it
+equal), and the rebuilt body is byte for byte the old one.
 
 Rebuilding revision *k* walks back from the article's current body through every newer
 revision that changed the body (:func:`history`).
@@ -18,6 +19,7 @@ revision that changed the body (:func:`history`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,14 +32,19 @@ from peruwire_crawl.db.schema import article_revisions, articles
 
 # The stored fields a revision keeps, in the order people read them.
 TRACKED_FIELDS = ("title", "summary", "body", "authors", "published_at", "modified_at")
+NEWLINE = re.compile(r"(\n)")
+
+
+def pieces(text: str) -> list[str]:
+    """``"a\n\nb"`` -> ``["a", "\n", "\n", "b"]``: ``"".join(pieces(t)) == t``."""
+    return [piece for piece in NEWLINE.split(text) if piece]
 
 
 def body_delta(old: str | None, new: str | None) -> str:
     """JSON that rebuilds ``old`` from ``new`` (see the module's docstring)."""
     if old is None:
         return "null"
-    new_lines = (new or "").splitlines(keepends=True)
-    old_lines = old.splitlines(keepends=True)
+    new_lines, old_lines = pieces(new or ""), pieces(old)
     ops: list[Any] = []
     matcher = SequenceMatcher(None, new_lines, old_lines, autojunk=False)
     for tag, new_start, new_end, old_start, old_end in matcher.get_opcodes():
@@ -54,7 +61,7 @@ def apply_body_delta(new: str | None, delta: str) -> str | None:
     ops = json.loads(delta)
     if ops is None:
         return None
-    lines = (new or "").splitlines(keepends=True)
+    lines = pieces(new or "")
     return "".join("".join(lines[op[0]:op[1]]) if isinstance(op, list) else op for op in ops)
 
 
