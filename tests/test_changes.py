@@ -145,6 +145,7 @@ def signals_on(db_engine, **settings) -> ChangeSignals:
         ArticleStore(db_engine).open_run("peru")
     crawler = get_crawler(Spider, {"PERUWIRE_CHANGE_SIGNALS": "wp_rest,sitemap,recheck", "PERUWIRE_RECHECK_DAYS": 30,
                                    "PERUWIRE_RECHECK_MAX_PER_RUN": 50, "PERUWIRE_CHANGE_SIGNALS_REPROBE_DAYS": 30,
+                                   "PERUWIRE_STORE_ENABLED": True,
                                    **settings})
     signals = ChangeSignals.from_crawler(crawler)
     signals.state = SignalState(lambda: db_engine)
