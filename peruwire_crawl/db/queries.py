@@ -8,14 +8,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, Float, Integer, and_, desc, func, literal_column, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Float,
+    Integer,
+    Text,
+    and_,
+    column,
+    desc,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+)
 
 from peruwire_crawl.db.schema import article_sections, article_translations, articles, crawl_runs
+from peruwire_crawl.db.search import Query, matching, prepare, snippet, unindexed
 from peruwire_crawl.db.types import to_utc
+from peruwire_crawl.urls import canonical_url
 
 UNKNOWN = "(unknown)"
 
@@ -46,6 +63,16 @@ def _month(connection: Connection) -> ColumnElement[str]:
     return func.substr(articles.c.published_at, 1, 7)
 
 
+def read_only(connection: Connection) -> None:
+    """Make the connection's transaction refuse every write (``peruwire query``): SQLite's
+    ``query_only`` (for as long as the connection lives: the caller's engine is its own)
+    or PostgreSQL's read-only transaction."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+    else:
+        connection.exec_driver_sql("PRAGMA query_only = ON")
+
+
 # --- stats ------------------------------------------------------------------------------
 def article_count(connection: Connection) -> int:
     return connection.execute(select(func.count()).select_from(articles)).scalar_one()
@@ -65,6 +92,21 @@ def counts(connection: Connection, by: str) -> list[tuple[str, int]]:
     return [(row[0], row[1]) for row in connection.execute(query)]
 
 
+def with_zero_months(months: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Per-month counts (``counts(..., "month")``, newest first) with every month between
+    the first and the last, a month without articles counting 0: a series that charts
+    truthfully. "(unknown)" (no date) stays last."""
+    known = dict(pair for pair in months if pair[0] != UNKNOWN)
+    filled: list[tuple[str, int]] = []
+    if known:
+        year, month = map(int, min(known).split("-"))
+        last = max(known)
+        while (key := f"{year:04d}-{month:02d}") <= last:
+            filled.append((key, known.get(key, 0)))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return filled[::-1] + [pair for pair in months if pair[0] == UNKNOWN]
+
+
 RUN_COLUMNS = ("id", "spider", "started_at", "finished_at", "status", "finish_reason", "pages_fetched",
                "new", "updated", "unchanged", "duplicates", "errors", "notes")
 
@@ -82,6 +124,21 @@ class Filters:
     language: str | None = None
     source: str | None = None
     section: str | None = None
+    author: str | None = None
+
+    def normalised(self) -> Filters:
+        """The filters spelled the way stored values are: language and source lowercased,
+        a section as its canonical URL (scheme added, trailing slash, host case)."""
+        section = self.section.strip() if self.section else None
+        if section:
+            section = canonical_url(section if "://" in section else f"https://{section}")
+        return replace(
+            self,
+            language=self.language.strip().lower() if self.language else None,
+            source=self.source.strip().lower() if self.source else None,
+            section=section,
+            author=" ".join(self.author.split()) if self.author else None,
+        )
 
     def where(self) -> list[ColumnElement[bool]]:
         clauses = []
@@ -96,38 +153,58 @@ class Filters:
         if self.section:
             clauses.append(articles.c.id.in_(
                 select(article_sections.c.article_id).where(article_sections.c.section_url == self.section)))
+        if self.author:
+            clauses.append(articles.c.id.in_(
+                select(article_authors.c.article_id).where(func.lower(article_authors.c.author) == self.author.lower())))
         return clauses
 
 
+# The article_authors view (made by migration 0002), for queries.
+article_authors = table("article_authors", column("article_id", Integer), column("author", Text))
+
+
+def unmatched_filters(connection: Connection, filters: Filters) -> list[tuple[str, str]]:
+    """The (name, value) of each value filter that no stored article has."""
+    checks = (("language", filters.language, articles.c.language),
+              ("source", filters.source, articles.c.source),
+              ("section", filters.section, article_sections.c.section_url),
+              ("author", filters.author and filters.author.lower(), func.lower(article_authors.c.author)))
+    unmatched = []
+    for name, value, stored in checks:
+        if value and connection.execute(select(literal(1)).where(stored == value).limit(1)).first() is None:
+            unmatched.append((name, value))
+    return unmatched
+
+
 SEARCH_COLUMNS = ("published_at", "language", "source", "title", "url")
-
-
-def fts5_query(words: str) -> str:
-    """User text as an FTS5 query that cannot be a syntax error: every word must appear
-    (each quoted, so punctuation and operators are just text)."""
-    terms = [term.replace('"', '""') for term in words.split()]
-    return " ".join(f'"{term}"' for term in terms if term.strip('"'))
+# What --json/--csv/... print: the id, for `peruwire show ID`, first.
+SEARCH_RESULT_COLUMNS = ("id", *SEARCH_COLUMNS)
+SEARCH_OUTPUT_COLUMNS = (*SEARCH_RESULT_COLUMNS, "snippet")
 
 
 def search(connection: Connection, words: str, filters: Filters, limit: int = 50) -> list[dict[str, Any]]:
-    """Articles whose title, summary or body hold every word of ``words``, best match first."""
-    columns = [articles.c[c] for c in SEARCH_COLUMNS]
-    if connection.dialect.name == "postgresql":
-        query_ = (func.websearch_to_tsquery(literal_column("'english'::regconfig"), words)
-                  .op("||")(func.websearch_to_tsquery(literal_column("'spanish'::regconfig"), words)))
-        vector = literal_column("articles.search_vector")
-        query = (select(*columns).where(vector.op("@@")(query_), *filters.where())
-                 .order_by(desc(func.ts_rank(vector, query_)), desc(articles.c.published_at)))
-    else:
-        match = fts5_query(words)
-        if not match:
-            return []
-        hits = (text("SELECT rowid AS id, bm25(articles_fts, 10.0, 5.0, 1.0) AS rank "
-                     "FROM articles_fts WHERE articles_fts MATCH :match")
-                .bindparams(match=match).columns(id=Integer, rank=Float).subquery("hits"))
-        query = (select(*columns).join_from(articles, hits, hits.c.id == articles.c.id)
-                 .where(*filters.where()).order_by(hits.c.rank, desc(articles.c.published_at)))
-    return [dict(row) for row in connection.execute(query.limit(limit)).mappings()]
+    """Articles matching ``words`` (the syntax of ``peruwire_crawl.db.search``), best match
+    first, each with a ``snippet`` around its first match. Raises ``search.EmptyQuery``."""
+    query = Query.parse(words)
+    hits = matching(connection, query).subquery("hits")
+    columns = (*(articles.c[c] for c in SEARCH_RESULT_COLUMNS), articles.c.summary, articles.c.body)
+    statement = (select(*columns).join_from(articles, hits, hits.c.id == articles.c.id)
+                 .where(*filters.where())
+                 .order_by(hits.c.rank, desc(articles.c.published_at), articles.c.id)
+                 .limit(limit))
+    rows = list(connection.execute(statement).mappings())
+    # Articles whose terms are not written yet (edited by hand): matched here, ranked last.
+    stale = select(*columns).where(articles.c.id.in_(unindexed(connection)), *filters.where()).order_by(articles.c.id)
+    for row in connection.execute(stale).mappings():
+        if len(rows) < limit and query.terms_for(row["language"]).matches(
+                prepare(row["title"], row["summary"], row["body"], row["language"])):
+            rows.append(row)
+    found = []
+    for row in rows:
+        hit = {column: row[column] for column in SEARCH_RESULT_COLUMNS}
+        hit["snippet"] = snippet(query, row["language"], row["title"], row["summary"], row["body"])
+        found.append(hit)
+    return found
 
 
 # --- export -----------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from peruwire_crawl.db.schema import (
     articles,
     crawl_runs,
 )
+from peruwire_crawl.db.search import index_articles
 from peruwire_crawl.db.types import iso, to_utc
 from pipelines.dedup import title_key
 
@@ -68,6 +69,7 @@ def record_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     if not url or not source:
         raise BadRecord(f"item without url or source cannot be stored: url={url!r} source={source!r}")
     record: dict[str, Any] = {field: item.get(field) for field in RECORD_FIELDS}
+    _check_types(record)
     for field in ("published_at", "modified_at"):
         try:
             record[field] = to_utc(record[field])
@@ -80,6 +82,27 @@ def record_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     record["translations"] = list(dict.fromkeys(record["translations"] or []))
     record["complete"] = bool(True if record["complete"] is None else record["complete"])
     return record
+
+
+# Fields that are lists of text; every other field but ``complete`` and the dates is text.
+LIST_FIELDS = ("authors", *LINK_FIELDS)
+
+
+def _check_types(record: Mapping[str, Any]) -> None:
+    """Raise ``BadRecord`` naming the first field whose value has the wrong type (an item
+    read back from a file may hold anything)."""
+    for field, value in record.items():
+        if value is None or field in ("published_at", "modified_at"):
+            continue
+        if field in LIST_FIELDS:
+            ok = isinstance(value, (list, tuple)) and all(isinstance(entry, str) for entry in value)
+            expected = "a list of text"
+        elif field == "complete":
+            ok, expected = isinstance(value, bool), "true or false"
+        else:
+            ok, expected = isinstance(value, str), "text"
+        if not ok:
+            raise BadRecord(f"{record.get('url')}: {field} {value!r} is not {expected}")
 
 
 def record_to_json(record: Mapping[str, Any]) -> str:
@@ -149,12 +172,15 @@ class ArticleStore:
         unchanged: list[dict[str, Any]] = []
         sections: list[dict[str, Any]] = []
         translations: list[dict[str, Any]] = []
+        changed: list[int] = []
         with write_transaction(self.engine) as connection:
             for record in sorted(records, key=lambda record: record["url"]):
                 article_id, outcome = self._upsert(connection, record, now, run_id)
                 outcomes[outcome] += 1
                 if outcome == UNCHANGED:
                     unchanged.append({"article_id": article_id, "now": now})
+                else:
+                    changed.append(article_id)
                 sections += [{"article_id": article_id, "section_url": url, "first_seen_at": now}
                              for url in record["sections"]]
                 translations += [{"article_id": article_id, "translation_url": url}
@@ -163,6 +189,7 @@ class ArticleStore:
                                     (self._insert_translations, translations)):
                 if rows:
                     connection.execute(statement, rows)
+            index_articles(connection, changed)  # search terms move with the text, in one transaction
         return outcomes
 
     def _upsert(self, connection: Connection, record: Mapping[str, Any], now: datetime,
