@@ -15,21 +15,26 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Float,
     Integer,
     Text,
     and_,
+    case,
     column,
     desc,
     func,
     literal,
-    literal_column,
     select,
     table,
-    text,
 )
 
-from peruwire_crawl.db.schema import article_sections, article_translations, articles, crawl_runs
+from peruwire_crawl.db.schema import (
+    article_aliases,
+    article_revisions,
+    article_sections,
+    article_translations,
+    articles,
+    crawl_runs,
+)
 from peruwire_crawl.db.search import Query, matching, prepare, snippet, unindexed
 from peruwire_crawl.db.types import to_utc
 from peruwire_crawl.urls import canonical_url
@@ -58,9 +63,14 @@ def parse_date(value: str, *, end_of_day: bool = False) -> datetime:
 
 
 def _month(connection: Connection) -> ColumnElement[str]:
+    return _month_of(connection, articles.c.published_at)
+
+
+def _month_of(connection: Connection, column) -> ColumnElement[str]:
+    """``YYYY-MM`` of a stored UTC time, on either database."""
     if connection.dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", articles.c.published_at), "YYYY-MM")
-    return func.substr(articles.c.published_at, 1, 7)
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.substr(column, 1, 7)
 
 
 def read_only(connection: Connection) -> None:
@@ -237,3 +247,159 @@ def _links(connection: Connection, column, ids: list[int]) -> dict[int, list[str
     for article_id, value in connection.execute(query):
         found.setdefault(article_id, []).append(value)
     return found
+
+
+# --- one article --------------------------------------------------------------------------
+ARTICLE_FIELDS = (
+    "id", "url", "source", "language", "title", "summary", "published_at", "date_precision", "date_signal",
+    "modified_at", "authors", "translation_of", "complete", "incomplete_reason", "listed_title",
+    "listed_summary", "first_seen_at", "last_seen_at", "changed_at", "body",
+)
+
+
+def find_article_id(connection: Connection, key: str) -> int | None:
+    """The id of the article ``key`` names: its id, its URL in any spelling, or another URL
+    of it (an alias recorded by dedup)."""
+    if key.strip().isdigit():
+        found = connection.execute(select(articles.c.id).where(articles.c.id == int(key))).scalar()
+        return found
+    url = canonical_url(key if "://" in key else f"https://{key}")
+    found = connection.execute(select(articles.c.id).where(articles.c.url.in_({url, key.strip()}))).scalar()
+    if found is None:
+        target = select(article_aliases.c.article_url).where(article_aliases.c.url.in_({url, key.strip()}))
+        found = connection.execute(select(articles.c.id).where(articles.c.url.in_(target))).scalar()
+    return found
+
+
+def article_in_full(connection: Connection, article_id: int) -> dict[str, Any]:
+    """An article with its sections, translations (both ways), revisions and the runs that
+    saw it (the schema records the run of each revision, and the first and last sighting
+    and change by time: the runs open at those moments)."""
+    article = dict(connection.execute(select(*(articles.c[c] for c in ARTICLE_FIELDS))
+                                      .where(articles.c.id == article_id)).mappings().one())
+    article["sections"] = [dict(row) for row in connection.execute(
+        select(article_sections.c.section_url, article_sections.c.first_seen_at)
+        .where(article_sections.c.article_id == article_id).order_by(article_sections.c.section_url)).mappings()]
+    linked = set(connection.execute(select(article_translations.c.translation_url)
+                                    .where(article_translations.c.article_id == article_id)).scalars())
+    linked |= set(connection.execute(  # articles that name this one as their translation
+        select(articles.c.url).join(article_translations, article_translations.c.article_id == articles.c.id)
+        .where(article_translations.c.translation_url == article["url"])).scalars())
+    if article["translation_of"]:
+        linked.add(article["translation_of"])
+    stored = {row.url: row for row in connection.execute(
+        select(articles.c.id, articles.c.url, articles.c.language, articles.c.title).where(articles.c.url.in_(linked)))}
+    article["translations"] = [
+        {"url": url, "id": getattr(stored.get(url), "id", None), "language": getattr(stored.get(url), "language", None),
+         "title": getattr(stored.get(url), "title", None)} for url in sorted(linked)]
+    article["revisions"] = [dict(row) for row in connection.execute(
+        select(article_revisions.c.replaced_at, article_revisions.c.crawl_run_id, article_revisions.c.title,
+               article_revisions.c.summary)
+        .where(article_revisions.c.article_id == article_id)
+        .order_by(article_revisions.c.replaced_at, article_revisions.c.id)).mappings()]
+    article["aliases"] = list(connection.execute(select(article_aliases.c.url)
+                                                 .where(article_aliases.c.article_url == article["url"])
+                                                 .order_by(article_aliases.c.url)).scalars())
+    article["runs"] = _runs_that_saw(connection, article)
+    return article
+
+
+def _runs_that_saw(connection: Connection, article: dict[str, Any]) -> list[dict[str, Any]]:
+    moments = {"first seen": article["first_seen_at"], "last changed": article["changed_at"],
+               "last seen": article["last_seen_at"]}
+    seen: dict[int, dict[str, Any]] = {}
+    for what, moment in moments.items():
+        run = connection.execute(
+            select(crawl_runs.c.id, crawl_runs.c.spider, crawl_runs.c.started_at, crawl_runs.c.status)
+            .where(crawl_runs.c.started_at <= moment,
+                   func.coalesce(crawl_runs.c.finished_at, moment) >= moment)
+            .order_by(desc(crawl_runs.c.started_at)).limit(1)).mappings().first()
+        if run is not None:
+            seen.setdefault(run["id"], {**run, "saw": []})["saw"].append(what)
+    for revision in article["revisions"]:
+        run_id = revision["crawl_run_id"]
+        if run_id is not None and run_id not in seen:
+            run = connection.execute(select(crawl_runs.c.id, crawl_runs.c.spider, crawl_runs.c.started_at,
+                                            crawl_runs.c.status).where(crawl_runs.c.id == run_id)).mappings().first()
+            if run is not None:
+                seen[run_id] = {**run, "saw": []}
+        if run_id in seen:
+            seen[run_id]["saw"].append("changed")
+    return [dict(run, saw=", ".join(dict.fromkeys(run["saw"]))) for run in sorted(seen.values(), key=lambda r: r["id"])]
+
+
+# --- the report ---------------------------------------------------------------------------
+COVERAGE_FIELDS = ("title", "summary", "published_at", "modified_at", "authors", "language", "body")
+
+
+def per_month(connection: Connection, filters: Filters, by: str) -> dict[str, dict[str, int]]:
+    """``{value: {month: articles}}`` for ``by`` = ``section`` or ``language`` (articles
+    without a date left out); months without articles are filled by ``fill_months``."""
+    month = _month_of(connection, articles.c.published_at).label("month")
+    if by == "section":
+        value = article_sections.c.section_url
+        query = select(value, month, func.count()).join_from(articles, article_sections)
+    else:
+        value = func.coalesce(articles.c[by], UNKNOWN)
+        query = select(value, month, func.count()).select_from(articles)
+    query = query.where(articles.c.published_at.is_not(None), *filters.where()).group_by(value, month)
+    series: dict[str, dict[str, int]] = {}
+    for key, when, count in connection.execute(query):
+        series.setdefault(key, {})[when] = count
+    return series
+
+
+def fill_months(series: dict[str, dict[str, int]]) -> tuple[list[str], dict[str, list[int]]]:
+    """Every month from the first to the last of all series, and each series' counts on
+    them (0 for a month without articles)."""
+    every = sorted({month for counts in series.values() for month in counts})
+    if not every:
+        return [], {}
+    months = [month for month, _ in with_zero_months([(every[0], 0), (every[-1], 0)])][::-1]
+    return months, {key: [counts.get(month, 0) for month in months] for key, counts in series.items()}
+
+
+def top_authors(connection: Connection, filters: Filters, limit: int = 15) -> list[tuple[str, int]]:
+    author = article_authors.c.author
+    query = (select(author, func.count()).join_from(article_authors, articles, articles.c.id == article_authors.c.article_id)
+             .where(*filters.where()).group_by(author).order_by(desc(func.count()), author).limit(limit))
+    return [(row[0], row[1]) for row in connection.execute(query)]
+
+
+def corrections_per_month(connection: Connection, filters: Filters) -> dict[str, int]:
+    """Title or summary changes (``article_revisions``) per month they were seen."""
+    month = _month_of(connection, article_revisions.c.replaced_at).label("month")
+    query = (select(month, func.count()).join_from(article_revisions, articles)
+             .where(*filters.where()).group_by(month))
+    return {row[0]: row[1] for row in connection.execute(query)}
+
+
+def runs_per_month(connection: Connection) -> dict[str, dict[str, int]]:
+    """``{status: {month: runs}}`` by the month each run started."""
+    month = _month_of(connection, crawl_runs.c.started_at).label("month")
+    series: dict[str, dict[str, int]] = {}
+    for status, when, count in connection.execute(
+            select(crawl_runs.c.status, month, func.count()).group_by(crawl_runs.c.status, month)):
+        series.setdefault(status, {})[when] = count
+    return series
+
+
+def field_coverage(connection: Connection, filters: Filters) -> tuple[int, dict[str, int]]:
+    """How many articles match, and how many of them have each of ``COVERAGE_FIELDS``."""
+    def present(name: str) -> ColumnElement[int]:
+        column = articles.c[name]
+        if name == "authors":
+            has = func.coalesce(func.json_array_length(column) if connection.dialect.name == "sqlite"
+                                else func.jsonb_array_length(column), 0) > 0
+        elif isinstance(column.type, Text):
+            has = func.coalesce(func.length(column), 0) > 0
+        else:
+            has = column.is_not(None)
+        return func.sum(case((has, 1), else_=0))
+
+    row = connection.execute(select(func.count(), *(present(name) for name in COVERAGE_FIELDS),
+                                    func.sum(case((articles.c.complete, 1), else_=0)))
+                             .where(*filters.where())).one()
+    total = row[0]
+    coverage = {name: int(value or 0) for name, value in zip((*COVERAGE_FIELDS, "complete"), row[1:])}
+    return total, coverage

@@ -34,7 +34,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
-from sqlalchemy import ColumnElement, Connection, Float, Integer, Select, TextualSelect, and_, false, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Float,
+    Integer,
+    Select,
+    TextualSelect,
+    and_,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 
 from peruwire_crawl.db.dialect import upsert
 from peruwire_crawl.db.schema import article_search, articles
@@ -117,6 +131,15 @@ class Term:
     words: tuple[str, ...]
     prefix: bool = False
 
+    def found_at(self, words: Sequence[str], stems: Sequence[str], start: int) -> bool:
+        """Whether the term (prepared for the text's language) begins at token ``start`` of
+        a text whose tokens are ``words`` and their ``stems``."""
+        tokens = words if self.prefix else stems
+        window = tokens[start:start + len(self.words)]
+        if len(window) != len(self.words) or list(window[:-1]) != list(self.words[:-1]):
+            return False
+        return window[-1].startswith(self.words[-1]) if self.prefix else window[-1] == self.words[-1]
+
 
 @dataclass(frozen=True)
 class Query:
@@ -158,7 +181,7 @@ class Query:
                                  for term in group) for group in self.groups))
 
     def match_words(self, language: str | None) -> set[str]:
-        """Stems and prefixes to highlight in a snippet."""
+        """Every stem and prefix the query looks for in ``language`` (to rank by)."""
         return {word for group in self.terms_for(language).groups for term in group for word in term.words}
 
     def matches(self, prepared: dict[str, str]) -> bool:
@@ -166,17 +189,8 @@ class Query:
         its language) match: the same rule as the databases', for the few articles not
         indexed yet."""
         words, stems = prepared["words"].split(), prepared["stems"].split()
-
-        def term(t: Term) -> bool:
-            tokens, size = (words if t.prefix else stems), len(t.words)
-            for start in range(len(tokens) - size + 1):
-                window = tokens[start:start + size]
-                if window[:-1] == list(t.words[:-1]) and (
-                        window[-1].startswith(t.words[-1]) if t.prefix else window[-1] == t.words[-1]):
-                    return True
-            return False
-
-        return all(any(term(t) for t in group) for group in self.groups)
+        return all(any(t.found_at(words, stems, start) for t in group for start in range(len(words)))
+                   for group in self.groups)
 
     # Each database's spelling of the same query; words are [^\W_]+, so they need no quoting.
     def fts5(self) -> str:
@@ -228,24 +242,24 @@ def matching(connection: Connection, query: Query) -> Select | TextualSelect:
 
 def snippet(query: Query, language: str | None, *texts: str | None, width: int = 12) -> str:
     """About ``width`` words around the first match in ``texts``, the match in [brackets]."""
-    wanted = query.match_words(language)
-    prefixes = tuple(w for group in query.groups for t in group if t.prefix for w in t.words[-1:])
+    terms = [term for group in query.terms_for(language).groups for term in group]
     for value in texts:
         if not value:
             continue
-        spans = list(TOKEN.finditer(fold(value)))
-        folded = [span.group() for span in spans]
-        stems = stems_of(folded, language)
-        for position, (word, stem) in enumerate(zip(folded, stems)):
-            if stem in wanted or word in wanted or (prefixes and word.startswith(prefixes)):
-                start = spans[max(0, position - width // 2)].start()
-                last = position + width // 2
-                end = spans[last].end() if last < len(spans) - 1 else len(value)
-                hit = spans[position]
-                # The folded text has the original's offsets only when folding kept its
-                # length; otherwise show the words as folded.
-                source = value if len(fold(value)) == len(value) else fold(value)
-                return ("…" if start else "") + (source[start:hit.start()] + "[" + source[hit.start():hit.end()]
-                                                 + "]" + source[hit.end():end]).replace("\n", " ") + (
-                    "…" if end < len(source) else "")
+        folded = fold(value)
+        # Offsets into the folded text are the original's only when folding kept its length.
+        shown = value if len(folded) == len(value) else folded
+        spans = list(TOKEN.finditer(folded))
+        words = [span.group() for span in spans]
+        stems = stems_of(words, language)
+        for position in range(len(words)):
+            term = next((t for t in terms if t.found_at(words, stems, position)), None)
+            if term is None:
+                continue
+            hit_start, hit_end = spans[position].start(), spans[position + len(term.words) - 1].end()
+            first = spans[max(0, position - width // 2)].start()
+            last = position + len(term.words) - 1 + width // 2
+            end = spans[last].end() if last < len(spans) - 1 else len(shown)
+            text_ = f"{shown[first:hit_start]}[{shown[hit_start:hit_end]}]{shown[hit_end:end]}".replace("\n", " ")
+            return ("…" if first else "") + text_ + ("…" if end < len(shown) else "")
     return ""
