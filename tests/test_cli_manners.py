@@ -134,7 +134,7 @@ def test_filters_are_spelled_as_stored_and_an_unknown_value_is_a_warning(demo, c
 def test_until_includes_its_whole_day(demo, capsys):
     out = run(capsys, "export", "--nl", "--until", "2023-03-16", "--db", demo)[1]
     assert {json.loads(line)["url"] for line in out.splitlines()} == {ARTICLES[1]["url"], ARTICLES[2]["url"]}
-    out = run(capsys, "search", "Castillo", "--until", "2023-03-15", "--db", demo)[1]
+    out = run(capsys, "search", "Constitución OR Castillo", "--until", "2023-03-15", "--db", demo)[1]
     assert [line.split("\t")[-1] for line in out.splitlines()[1:]] == [ARTICLES[2]["url"]]
 
 
@@ -147,3 +147,24 @@ def test_ingest_names_a_line_of_the_wrong_type_and_stores_the_rest(db_url, tmp_p
     assert f"{source} line 2 is not a stored item" in err and "authors 5 is not a list of text" in err
     assert f"{source} line 3 is not a stored item (a JSON list, not an object)" in err
     assert "stored 2 articles" in out and "2 lines skipped" in out
+
+
+def _commands(group, path=()):
+    import click
+
+    for name, command in group.commands.items():
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+def test_every_command_and_group_shows_an_example_in_its_help(capsys):
+    from peruwire_crawl.cli import cli
+
+    every = list(_commands(cli))
+    assert {"serve", "report", "show", "query", "search", "export", "ingest", "stats", "runs"} <= {c[0] for c in every}
+    for argv in [[], *every]:
+        with pytest.raises(SystemExit) as exit_:
+            main([*argv, "--help"])
+        assert exit_.value.code == 0
+        assert "example:\n  peruwire " in capsys.readouterr().out, argv

@@ -210,3 +210,21 @@ def test_the_report_renders_in_headless_chromium_with_no_console_error(history, 
     keep = os.environ.get("PERUWIRE_REPORT_SCREENSHOT")
     if keep:  # for a person to look at: PERUWIRE_REPORT_SCREENSHOT=/tmp/report.png pytest -k chromium
         shutil.copy(screenshot, Path(keep))
+
+
+def test_without_the_analysts_extra_serve_and_report_say_how_to_get_it(history, capsys, monkeypatch, tmp_path):
+    import builtins
+    import importlib.util
+
+    real_find_spec, real_import = importlib.util.find_spec, builtins.__import__
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "datasette" else real_find_spec(name, *a))
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    for argv in (["serve"], ["report", "--output", str(tmp_path / "r.html")]):
+        status, _, err = run(capsys, *argv, "--db", history)
+        assert status == 1 and "pip install 'peruwire[analysts]'" in err, argv
