@@ -50,6 +50,13 @@ def test_db_defaults_to_the_environment_then_peruwire_db(demo, capsys, monkeypat
     assert not (tmp_path / "peruwire.db").exists()
 
 
+def test_a_url_without_its_scheme_is_not_taken_for_a_file_nor_printed(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run(capsys, "stats", "--db", "crawler:s3cret@db.example/peruwire")
+    assert status == 1 and "a URL without its scheme" in err and "s3cret" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])

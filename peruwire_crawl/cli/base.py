@@ -12,6 +12,7 @@ import csv
 import functools
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from typing import Any, TextIO
 import click
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from tabulate import tabulate
 
 from peruwire_crawl.cli.cells import csv_cell, text
@@ -85,6 +87,9 @@ def database_url(value: str | None) -> str:
     url = resolve_db_url(explicit=value)
     if "://" in url or url.startswith("sqlite:"):
         return url
+    if re.match(r"[^/@]+:[^/@]*@", url):  # user:password@host/db: a URL that lost its scheme
+        raise CommandError("the database looks like a URL without its scheme (user:***@...); "
+                           "write it as postgresql+psycopg://user:...@host/dbname")
     return f"sqlite:///{url}"
 
 
@@ -99,7 +104,10 @@ class Database:
         return cls(database_url(ctx.find_root().ensure_object(dict).get("db")))
 
     def engine(self, *, must_exist: bool = True) -> Engine:
-        parsed = make_url(self.url) if "://" in self.url or self.url.startswith("sqlite:") else None
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError:
+            parsed = None  # make_engine says why
         if (must_exist and parsed is not None and parsed.get_backend_name() == "sqlite"
                 and parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists()):
             raise CommandError(f"there is no database at {parsed.database}; create it with "
