@@ -92,7 +92,7 @@ EXPECTED = {  # what each recipe must print (a regular expression)
     "duckdb-export": "es",
     "duckdb-parquet": r"en\s*│\s*2",
     "search": r"\[Constitución\]",
-    "show": r"revisions \(1: earlier titles and summaries",
+    "show": r"revisions \(1: what changed",
     "sqlite-utils": "protesters",
     "report": "report.html",
     "psql": "2023-06",

@@ -61,10 +61,12 @@ def _print(out: TextIO, article: dict[str, Any]) -> None:
     if article["aliases"]:
         out.write("\nother URLs:\n")
         table(out, [(url,) for url in article["aliases"]], indent="  ")
-    out.write(f"\nrevisions ({len(article['revisions'])}: earlier titles and summaries, oldest first):\n")
+    out.write(f"\nrevisions ({len(article['revisions'])}: what changed, and the title and summary before, oldest first):\n")
     table(out, [(text(row["replaced_at"]), f"run {row['crawl_run_id']}" if row["crawl_run_id"] else "",
-                 row["title"], row["summary"] or "") for row in article["revisions"]],
-          headers=("replaced at", "by", "title", "summary") if article["revisions"] else (), indent="  ")
+                 ", ".join(row["changed"] or ["title or summary"]), row["title"], row["summary"] or "")
+                for row in article["revisions"]],
+          headers=("replaced at", "by", "changed", "title before", "summary before") if article["revisions"] else (),
+          indent="  ")
     out.write("\ncrawl runs that saw it:\n")
     table(out, [(row["id"], row["spider"], text(row["started_at"]), row["status"], row["saw"])
                 for row in article["runs"]], indent="  ")

@@ -43,10 +43,13 @@ GROUP BY months.month, dimension_values.value
 ORDER BY months.month, dimension_values.value"""
 
 
-CORRECTIONS_SQL = """SELECT a.id, a.url, r.replaced_at, r.crawl_run_id,
+# A revision from before migration 0005 has no `changed` list: it was a title or summary change.
+CORRECTIONS_SQL = """SELECT a.id, a.url, r.replaced_at, r.crawl_run_id, r.changed, r.signal,
        r.title AS earlier_title, a.title AS title,
        r.summary AS earlier_summary, a.summary AS summary
 FROM article_revisions AS r JOIN articles AS a ON a.id = r.article_id
+WHERE r.changed IS NULL
+   OR EXISTS (SELECT 1 FROM json_each(r.changed) WHERE value IN ('title', 'summary', 'body'))
 ORDER BY r.replaced_at DESC"""
 
 CANNED_QUERIES = {
@@ -66,10 +69,9 @@ CANNED_QUERIES = {
         "sql": per_month_sql("language"),
     },
     "corrections": {
-        "title": "Corrections: articles whose title or summary changed",
-        "description": "Each earlier title and summary beside the current one, newest change first. "
-                       "Articles whose body changed are those with changed_at after first_seen_at "
-                       "(the body's earlier text is not kept).",
+        "title": "Corrections: articles whose title, summary or body changed",
+        "description": "Each change (changed: which fields) with the earlier title and summary beside the "
+                       "current ones, newest first; `peruwire show ID` prints the article's history.",
         "sql": CORRECTIONS_SQL,
     },
     "body_or_other_changes": {
@@ -145,10 +147,17 @@ TABLES: dict[str, dict[str, Any]] = {
         "facets": ["section_url"],
     },
     "article_revisions": {
-        "description": "Earlier titles and summaries: a row is written each time either changes.",
+        "description": "One row per change of a stored article: the values before it.",
         "columns": {"id": "Row number.", "article_id": "articles.id", "title": "The title before the change.",
                     "summary": "The summary before the change.", "replaced_at": "When it was replaced, UTC.",
-                    "crawl_run_id": "The crawl run that saw the change."},
+                    "crawl_run_id": "The crawl run that saw the change.",
+                    "authors": "The authors before (null on rows made before revision 0005).",
+                    "published_at": "The publication time before.", "date_precision": "Its precision before.",
+                    "modified_at": "The declared modification time before.",
+                    "body_delta": "How to rebuild the earlier body from the next one; null: body unchanged.",
+                    "changed": "JSON list of the fields that changed.",
+                    "signal": "What made the crawl read the page again (listing_changed, wp_rest, sitemap, recheck)."},
+        "facets": [{"array": "changed"}, "signal"],
     },
     "article_translations": {
         "description": "Links from an article to its translations.",
@@ -182,6 +191,18 @@ TABLES: dict[str, dict[str, Any]] = {
                     "errors": "Items that could not be stored.", "notes": "Why the run was unhealthy or failed."},
         "facets": ["status"],
         "sort_desc": "id",
+    },
+    "source_signals": {
+        "description": "What each source offers to find edited articles (WordPress REST API, sitemaps), as probed.",
+        "columns": {"source": "Source key.", "signal": "wp_rest or sitemap.", "state": "offered, missing or refused.",
+                    "detail": "JSON: what the signal needs next time.",
+                    "since": "The site's clock at the last answer a healthy run used.",
+                    "probed_at": "When it was last probed, UTC."},
+    },
+    "article_checks": {
+        "description": "Each article page's validators and when it was last read or re-checked.",
+        "columns": {"article_id": "articles.id", "etag": "ETag header.", "last_modified": "Last-Modified header.",
+                    "checked_at": "The site's clock when it was last read or re-checked."},
     },
     "page_validators": {
         "description": "ETag and Last-Modified of each section page, for conditional requests.",

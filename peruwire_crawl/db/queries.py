@@ -293,8 +293,8 @@ def article_in_full(connection: Connection, article_id: int) -> dict[str, Any]:
         {"url": url, "id": getattr(stored.get(url), "id", None), "language": getattr(stored.get(url), "language", None),
          "title": getattr(stored.get(url), "title", None)} for url in sorted(linked)]
     article["revisions"] = [dict(row) for row in connection.execute(
-        select(article_revisions.c.replaced_at, article_revisions.c.crawl_run_id, article_revisions.c.title,
-               article_revisions.c.summary)
+        select(article_revisions.c.replaced_at, article_revisions.c.crawl_run_id, article_revisions.c.changed,
+               article_revisions.c.signal, article_revisions.c.title, article_revisions.c.summary)
         .where(article_revisions.c.article_id == article_id)
         .order_by(article_revisions.c.replaced_at, article_revisions.c.id)).mappings()]
     article["aliases"] = list(connection.execute(select(article_aliases.c.url)
@@ -366,12 +366,19 @@ def top_authors(connection: Connection, filters: Filters, limit: int = 15) -> li
     return [(row[0], row[1]) for row in connection.execute(query)]
 
 
+CORRECTED_FIELDS = {"title", "summary", "body"}
+
+
 def corrections_per_month(connection: Connection, filters: Filters) -> dict[str, int]:
-    """Title or summary changes (``article_revisions``) per month they were seen."""
+    """Changes of title, summary or body (``article_revisions``) per month they were seen;
+    a revision from before 0005 (no ``changed`` list) was a title or summary change."""
     month = _month_of(connection, article_revisions.c.replaced_at).label("month")
-    query = (select(month, func.count()).join_from(article_revisions, articles)
-             .where(*filters.where()).group_by(month))
-    return {row[0]: row[1] for row in connection.execute(query)}
+    query = select(month, article_revisions.c.changed).join_from(article_revisions, articles).where(*filters.where())
+    counts: dict[str, int] = {}
+    for when, changed in connection.execute(query):
+        if not changed or CORRECTED_FIELDS & set(changed):
+            counts[when] = counts.get(when, 0) + 1
+    return counts
 
 
 def runs_per_month(connection: Connection) -> dict[str, dict[str, int]]:

@@ -1,7 +1,7 @@
 """Search the same on both databases; a full-text index Datasette and sqlite-utils find.
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-01
 
 - ``article_search``: each article's words and stems (``peruwire_crawl.db.search``),
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0005"  # cli's 0004 was integrated after rev's 0005: the history stays linear
 branch_labels = None
 depends_on = None
 
