@@ -136,10 +136,10 @@ def _authors_chart(authors: list[tuple[str, int]]) -> str:
 def _corrections_chart(corrections: dict[str, int]) -> str:
     months, counts = queries.fill_months({"corrections": corrections})
     if not months:
-        return "<p>No title or summary has changed yet.</p>"
+        return "<p>No title, summary or body has changed yet.</p>"
     figure, axes = _figure(height=2.6)
     axes.bar(months, counts["corrections"], color="#6a1b9a", width=0.85)
-    axes.set_ylabel("titles or summaries changed")
+    axes.set_ylabel("articles changed")
     _month_ticks(axes, months)
     return _svg(figure)
 
@@ -184,7 +184,7 @@ def render(data: dict[str, Any], *, where: str, filters: queries.Filters) -> str
         ("Articles per month, by language", _monthly_chart(data["languages"], "language"), ""),
         ("Top authors", _authors_chart(data["authors"]), ""),
         ("Corrections over time", _corrections_chart(data["corrections"]),
-         "Changes of title or summary seen by the crawls, by the month they were seen."),
+         "Changes of title, summary or body seen by the crawls, by the month they were seen."),
         ("Crawl run health over time", _runs_chart(data["runs"]),
          "Runs by the month they started: finished is healthy."),
         ("Field coverage", _coverage_chart(total, coverage),
