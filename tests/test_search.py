@@ -121,7 +121,7 @@ def test_migration_indexes_articles_stored_before_it(db_url):
     from sqlalchemy import insert
 
     from peruwire_crawl.db.schema import articles
-    from peruwire_crawl.db.store import utc_now
+    from peruwire_crawl.times import utc_now
 
     now = utc_now()
     with engine.begin() as connection:

@@ -27,12 +27,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from tabulate import tabulate
 
+from peruwire_crawl.addon import crawl_settings
 from peruwire_crawl.cli.cells import csv_cell, text
 from peruwire_crawl.db import queries
-from peruwire_crawl.db.engine import check_connection, describe_url, make_engine, resolve_db_url
+from peruwire_crawl.db.engine import check_connection, describe_url, make_engine
 from peruwire_crawl.db.migrate import current_revision, head_revision
-from peruwire_crawl.db.types import iso
-from peruwire_crawl.runlock import RunLock, RunLockBusy
+from peruwire_crawl.db.runlock import RunLock, RunLockBusy
+from peruwire_crawl.times import iso
 
 DB_HELP = "database: a URL or a SQLite file path (default: $PERUWIRE_DB_URL, else peruwire.db)"
 
@@ -84,7 +85,7 @@ def db_option(function: Callable) -> Callable:
 
 def database_url(value: str | None) -> str:
     """``--db`` as a SQLAlchemy URL: a URL as given, a plain path as a SQLite file."""
-    url = resolve_db_url(explicit=value)
+    url = value or crawl_settings()["PERUWIRE_DB_URL"]  # the crawl's: $PERUWIRE_DB_URL, else peruwire.db
     if "://" in url or url.startswith("sqlite:"):
         return url
     if re.match(r"[^/@]+:[^/@]*@", url):  # user:password@host/db: a URL that lost its scheme
@@ -243,7 +244,8 @@ def filter_options(function: Callable) -> Callable:
     ``filters`` (a ``queries.Filters``, spelled the way stored values are)."""
     options = [
         click.option("--since", metavar="DATE", help="published on or after DATE (YYYY-MM-DD or ISO 8601, UTC)"),
-        click.option("--until", metavar="DATE", help="published on or before DATE (a bare date includes that whole day)"),
+        click.option("--until", metavar="DATE",
+                     help="published on or before DATE (a bare date includes that whole day)"),
         click.option("--language", metavar="CODE", help="only articles in this language (ISO 639-1: en, es)"),
         click.option("--source", metavar="KEY", help="only articles of this source, e.g. peoplesdispatch"),
         click.option("--section", metavar="URL", help="only articles listed on this section page"),

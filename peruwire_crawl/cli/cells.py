@@ -14,7 +14,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from peruwire_crawl.db.types import iso
+from peruwire_crawl.times import iso
 
 FORMULA_STARTS = frozenset("=+-@")
 CONTROL_STARTS = ("\t", "\r")

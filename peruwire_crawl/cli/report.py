@@ -100,13 +100,14 @@ def _monthly_chart(series: dict[str, dict[str, int]], what: str, limit: int | No
     ranked = sorted(counts, key=lambda key: (-sum(counts[key]), key))
     if limit and len(ranked) > limit:
         rest = ranked[limit:]
-        counts[f"{len(rest)} other {what}s"] = [sum(values) for values in zip(*(counts.pop(key) for key in rest))]
+        others = [counts.pop(key) for key in rest]
+        counts[f"{len(rest)} other {what}s"] = [sum(values) for values in zip(*others, strict=True)]
         ranked = ranked[:limit] + [f"{len(rest)} other {what}s"]
     figure, axes = _figure()
     bottom = [0] * len(months)
     for key in ranked:
         axes.bar(months, counts[key], bottom=bottom, label=_short(key), width=0.85)
-        bottom = [b + c for b, c in zip(bottom, counts[key])]
+        bottom = [b + c for b, c in zip(bottom, counts[key], strict=True)]
     axes.set_ylabel("articles")
     _month_ticks(axes, months)
     axes.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -152,7 +153,7 @@ def _runs_chart(runs: dict[str, dict[str, int]]) -> str:
     bottom = [0] * len(months)
     for status in sorted(counts, key=lambda s: list(COLOURS).index(s) if s in COLOURS else len(COLOURS)):
         axes.bar(months, counts[status], bottom=bottom, label=status, color=COLOURS.get(status), width=0.85)
-        bottom = [b + c for b, c in zip(bottom, counts[status])]
+        bottom = [b + c for b, c in zip(bottom, counts[status], strict=True)]
     axes.set_ylabel("crawl runs")
     _month_ticks(axes, months)
     axes.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))

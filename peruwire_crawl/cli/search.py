@@ -64,7 +64,8 @@ def _tsv_text(value) -> str:
 
 
 @cli.command(examples=["peruwire query \"SELECT language, count(*) AS articles FROM articles GROUP BY language\"",
-                       "peruwire query 'SELECT title FROM articles WHERE source = :source' -p source peoplesdispatch --csv"])
+                       "peruwire query 'SELECT title FROM articles WHERE source = :source' "
+                       "-p source peoplesdispatch --csv"])
 @db_option
 @click.argument("sql")
 @click.option("-p", "--param", "params", type=(str, str), multiple=True, metavar="NAME VALUE",
@@ -88,7 +89,7 @@ def query(ctx: click.Context, sql: str, params: tuple[tuple[str, str], ...], fmt
         if not result.returns_rows:
             raise CommandError("the statement returned no rows; `peruwire query` is for SELECT")
         columns = list(result.keys())
-        rows = [dict(zip(columns, row)) for row in result]
+        rows = [dict(zip(columns, row, strict=True)) for row in result]
         connection.rollback()
     with output() as out:
         write_rows(out, rows, columns, fmt or "table")

@@ -11,7 +11,7 @@ import click
 from peruwire_crawl.cli.base import CommandError, Database, cli, db_option, output, table
 from peruwire_crawl.cli.cells import text
 from peruwire_crawl.db import queries
-from peruwire_crawl.db.types import iso
+from peruwire_crawl.times import iso
 
 
 @cli.command(examples=["peruwire show 42",
@@ -54,14 +54,16 @@ def _print(out: TextIO, article: dict[str, Any]) -> None:
               for name in queries.ARTICLE_FIELDS if name != "body"]
     table(out, [(f"{name}:", value) for name, value in fields if value not in (None, "", [])])
     out.write("\nsections:\n")
-    table(out, [(row["section_url"], f"since {text(row['first_seen_at'])}") for row in article["sections"]], indent="  ")
+    table(out, [(row["section_url"], f"since {text(row['first_seen_at'])}") for row in article["sections"]],
+          indent="  ")
     out.write("\ntranslations:\n")
     table(out, [(row["language"] or "", row["id"] if row["id"] is not None else "(not stored)", row["url"])
                 for row in article["translations"]], indent="  ")
     if article["aliases"]:
         out.write("\nother URLs:\n")
         table(out, [(url,) for url in article["aliases"]], indent="  ")
-    out.write(f"\nrevisions ({len(article['revisions'])}: what changed, and the title and summary before, oldest first):\n")
+    out.write(f"\nrevisions ({len(article['revisions'])}: what changed, and the title and summary before, "
+              "oldest first):\n")
     table(out, [(text(row["replaced_at"]), f"run {row['crawl_run_id']}" if row["crawl_run_id"] else "",
                  ", ".join(row["changed"] or ["title or summary"]), row["title"], row["summary"] or "")
                 for row in article["revisions"]],

@@ -36,7 +36,7 @@ from peruwire_crawl.db.schema import (
     crawl_runs,
 )
 from peruwire_crawl.db.search import Query, matching, prepare, snippet, unindexed
-from peruwire_crawl.db.types import to_utc
+from peruwire_crawl.times import to_stored_utc
 from peruwire_crawl.urls import canonical_url
 
 UNKNOWN = "(unknown)"
@@ -54,7 +54,7 @@ def parse_date(value: str, *, end_of_day: bool = False) -> datetime:
     """``2023-06-01`` or a full ISO 8601 time, as UTC. A bare date means its first second,
     or with ``end_of_day`` the first second of the next day (an exclusive bound)."""
     try:
-        moment = to_utc(value)
+        moment = to_stored_utc(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date; use YYYY-MM-DD or an ISO 8601 time") from None
     if end_of_day and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
@@ -165,7 +165,8 @@ class Filters:
                 select(article_sections.c.article_id).where(article_sections.c.section_url == self.section)))
         if self.author:
             clauses.append(articles.c.id.in_(
-                select(article_authors.c.article_id).where(func.lower(article_authors.c.author) == self.author.lower())))
+                select(article_authors.c.article_id)
+                .where(func.lower(article_authors.c.author) == self.author.lower())))
         return clauses
 
 
@@ -361,7 +362,8 @@ def fill_months(series: dict[str, dict[str, int]]) -> tuple[list[str], dict[str,
 
 def top_authors(connection: Connection, filters: Filters, limit: int = 15) -> list[tuple[str, int]]:
     author = article_authors.c.author
-    query = (select(author, func.count()).join_from(article_authors, articles, articles.c.id == article_authors.c.article_id)
+    query = (select(author, func.count())
+             .join_from(article_authors, articles, articles.c.id == article_authors.c.article_id)
              .where(*filters.where()).group_by(author).order_by(desc(func.count()), author).limit(limit))
     return [(row[0], row[1]) for row in connection.execute(query)]
 
@@ -408,5 +410,5 @@ def field_coverage(connection: Connection, filters: Filters) -> tuple[int, dict[
                                     func.sum(case((articles.c.complete, 1), else_=0)))
                              .where(*filters.where())).one()
     total = row[0]
-    coverage = {name: int(value or 0) for name, value in zip((*COVERAGE_FIELDS, "complete"), row[1:])}
+    coverage = {name: int(value or 0) for name, value in zip((*COVERAGE_FIELDS, "complete"), row[1:], strict=True)}
     return total, coverage
