@@ -228,7 +228,7 @@ mojibake_text = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=3000)
+@settings(max_examples=1000)
 @given(raw=st.one_of(mojibake_text, messy_text, st.text()))
 def test_mojibake_check_finds_whatever_ftfy_would(raw):
     import ftfy.badness
@@ -239,7 +239,7 @@ def test_mojibake_check_finds_whatever_ftfy_would(raw):
         assert _may_be_mojibake(raw)
 
 
-@settings(max_examples=3000)
+@settings(max_examples=1000)
 @given(raw=st.one_of(mojibake_text, messy_text, st.text()))
 def test_repair_is_what_ftfy_everywhere_gave(raw):
     from peruwire_crawl.normalize.text import _repair

@@ -83,7 +83,7 @@ class LanguageDetector:
         if not text:
             return None
         text = text[:MAX_CHARS]
-        if sum(char.isalpha() for char in text) < MIN_LETTERS:
+        if sum(map(str.isalpha, text)) < MIN_LETTERS:
             return None
         if self._detector is None:
             return self._only
