@@ -236,7 +236,10 @@ def _fmt(value: float | None, unit: str) -> str:
 
 
 def report(results: dict) -> str:
-    lines = [f"machine: {results['machine']}", f"pairs per figure: {results['pairs']} (medians; ratio = median of paired ratios)", ""]
+    lines = [f"machine: {results['machine']}"]
+    if "load_average_at_end" in results:
+        lines.append("load average at the end: " + " ".join(f"{x:.1f}" for x in results["load_average_at_end"]))
+    lines += [f"pairs per figure: {results['pairs']} (medians; ratio = median of paired ratios)", ""]
     lines.append(f"| {'':44} | {'peruwire':>10} | {'bare':>10} | {'ratio':>7} |")
     lines.append(f"|{'-' * 46}|{'-' * 11}:|{'-' * 11}:|{'-' * 8}:|")
 
@@ -286,6 +289,11 @@ def main() -> None:
         for articles in sizes:
             print(f"crawling {articles:,} articles ({args.pairs} pairs)…", file=sys.stderr, flush=True)
             results["sizes"].append(bench.size(articles, args.pairs))
+            # What is measured so far, in case a long run is stopped.
+            print(report(results), file=sys.stderr, flush=True)
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2))
+    results["load_average_at_end"] = os.getloadavg()
     print(report(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
