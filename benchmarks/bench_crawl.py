@@ -180,7 +180,10 @@ def _check_counts(articles: int, db: Path, items: Path) -> None:
     yielded = sum(1 for line in items.read_text().splitlines() if line.strip())
     if len(rows) != articles or yielded != articles:
         raise SystemExit(f"expected {articles} articles: peruwire stored {len(rows)}, bare yielded {yielded}")
-    wrong = [url for url, language, published in rows if not published or language != article_language(article_number(url))]
+    wrong = [
+        url for url, language, published in rows
+        if not published or language != article_language(article_number(url))
+    ]
     if wrong:
         raise SystemExit(f"peruwire stored {len(wrong)} articles with a wrong language or no date, e.g. {wrong[0]}")
 
@@ -190,7 +193,9 @@ def compare(peruwire: list[Run], bare: list[Run]) -> dict:
         return statistics.median(getattr(run, field) for run in runs)
 
     def ratio(field: str) -> float | None:
-        pairs = [getattr(a, field) / getattr(b, field) for a, b in zip(peruwire, bare) if getattr(b, field)]
+        pairs = [
+            getattr(a, field) / getattr(b, field) for a, b in zip(peruwire, bare, strict=True) if getattr(b, field)
+        ]
         return statistics.median(pairs) if pairs else None
 
     fields = ("wall", "cpu", "rss_mb", "requests")

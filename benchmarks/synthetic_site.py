@@ -226,7 +226,8 @@ class Site:
 <meta charset="UTF-8" />
 <meta name="viewport" content="width=device-width, initial-scale=1" />
 <title>{title}</title>
-{head}<link rel='stylesheet' id='twenty-twenty-one-style-css' href='{base}/wp-content/themes/twentytwentyone/style.css?ver=1.8' media='all' />
+{head}<link rel='stylesheet' id='twenty-twenty-one-style-css'
+ href='{base}/wp-content/themes/twentytwentyone/style.css?ver=1.8' media='all' />
 <meta name="generator" content="WordPress 6.2.2" />
 </head>
 <body class="wp-embed-responsive">
@@ -238,8 +239,10 @@ class Site:
 {main}
 </main></div></div>
 <aside class="widget-area"><section class="widget widget_block"><h2>Archivos</h2>
-<ul><li><a href="{base}/2023/06/">junio 2023</a></li><li><a href="{base}/2023/05/">mayo 2023</a></li></ul></section></aside>
-<footer id="colophon" class="site-footer"><div class="site-info"><a href="{base}/">Noticias Sintéticas</a></div></footer>
+<ul><li><a href="{base}/2023/06/">junio 2023</a></li>
+<li><a href="{base}/2023/05/">mayo 2023</a></li></ul></section></aside>
+<footer id="colophon" class="site-footer"><div class="site-info">
+<a href="{base}/">Noticias Sintéticas</a></div></footer>
 </div>
 <script src='{base}/wp-content/themes/twentytwentyone/assets/js/primary-navigation.js?ver=1.8'></script>
 </body>
