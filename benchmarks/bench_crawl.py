@@ -266,10 +266,12 @@ def report(results: dict) -> str:
         row(f"{n:,} articles, full: requests", full, "requests", "n")
         again = size["again"]
         row(f"{n:,} articles, again, nothing new: wall", again, "wall", "s")
+        row(f"{n:,} articles, again: CPU", again, "cpu", "s")
         row(f"{n:,} articles, again: peak RSS", again, "rss_mb", "MB")
         row(f"{n:,} articles, again: requests", again, "requests", "n")
     for label, comparison in results["startup"].items():
         row(f"{label}: wall", comparison, "wall", "s")
+        row(f"{label}: CPU", comparison, "cpu", "s")
         row(f"{label}: peak RSS", comparison, "rss_mb", "MB")
     return "\n".join(lines)
 
