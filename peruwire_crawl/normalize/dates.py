@@ -10,7 +10,8 @@ are read in order of reliability (``SIGNAL_ORDER``) and the first plausible one 
   go through ``dateparser`` in the article's language first, then the other configured
   languages, resolved against the fetch time (never the wall clock, so a replayed
   fixture gives the same answer every day);
-- the URL's ``/YYYY/MM/DD/`` is read with a regex.
+- the URL's ``/YYYY/MM/DD/`` is read with a regex, here only: page objects and the spider
+  ask ``url_date_candidates`` for it, and it travels as "YYYY-MM-DD".
 
 Times stated without a zone are in the site's timezone (``sections.toml``). A date with no
 time of day (precision ``day``) is stored as 00:00 UTC of the calendar day the page
@@ -37,8 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateparser.date import DateDataParser
-
+from peruwire_crawl.items import DateCandidate
 from peruwire_crawl.times import to_utc_or_none
 from peruwire_crawl.normalize.text import clean_text
 
@@ -235,6 +235,19 @@ def check_plausible(parsed: ParsedDate, context: DateContext) -> None:
         )
 
 
+def url_date_candidates(*urls: str | None) -> list[DateCandidate]:
+    """The ``url`` candidate: the first ``/YYYY/MM/DD/`` among ``urls``, as "YYYY-MM-DD".
+
+    What the spider keeps for an article whose page it could not read, and the last signal
+    a page offers.
+    """
+    for url in urls:
+        day = parse_url_date(url or "")
+        if day is not None:
+            return [DateCandidate("url", day.isoformat())]
+    return []
+
+
 def parse_url_date(text: str) -> date | None:
     """The ``/YYYY/MM/DD/`` of an article URL (or a path, or "YYYY-MM-DD"), as a date."""
     match = _URL_DATE_RE.search(text) or _JOINED_URL_DATE_RE.fullmatch(text.strip())
@@ -309,7 +322,9 @@ def dateline_date_text(text: str) -> str:
     return _DATELINE_PREFIX_RE.sub("", text).strip(" ,;|-–—")
 
 
-def _dateparser(languages: tuple[str, ...], relative_base: datetime) -> DateDataParser:
+def _dateparser(languages: tuple[str, ...], relative_base: datetime):
+    from dateparser.date import DateDataParser  # why here: importing dateparser costs ~0.3 s
+
     settings = {
         "RELATIVE_BASE": relative_base,
         "RETURN_TIME_AS_PERIOD": True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 from functools import cached_property
 
 from parsel import Selector
@@ -15,11 +14,11 @@ from peruwire_crawl.pages.document import (
     clean_text,
     element_text,
     first_match,
-    guarded,
     is_noise_within,
 )
+from peruwire_crawl.pages.fields import field
+from peruwire_crawl.normalize.dates import url_date_candidates
 
-URL_DATE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
 BYLINE = re.compile(r"\b(by|por)\s+\S.*$", re.IGNORECASE)
 # A human date inside a longer line ("Publicado el 16 de marzo de 2023", "June 16, 2023 by …").
 _MONTH = r"[A-Za-zÁÉÍÓÚáéíóúñ]{3,10}\.?"
@@ -62,28 +61,20 @@ def _is_article_type(node: dict) -> bool:
 class ArticlePage(Page):
 
     # --- identity -------------------------------------------------------------------
-    @guarded()
+    @field
     def canonical_url(self) -> str | None:
         return self.document.link_href("canonical") or self.document.absolute(self.document.og("og:url"))
 
-    @guarded()
-    def _title_and_source(self) -> tuple[str | None, str | None]:
-        heading = self._first_text("article_title", within_article=True) or self._first_text("article_title")
-        if heading:
-            return heading, "page"
-        fallback = self.document.og("og:title") or clean_text(self.document.selector.css("title::text").get())
-        return (fallback, "meta") if fallback else (None, None)
-
-    @property
+    @field(missing="no title found")
     def title(self) -> str | None:
-        return (self._title_and_source or (None, None))[0]
+        return self._title_and_source[0]
 
-    @property
+    @field
     def title_from(self) -> str | None:
         """"page" when the title came from the headline element, "meta" from <title>/og:title."""
-        return (self._title_and_source or (None, None))[1]
+        return self._title_and_source[1]
 
-    @guarded()
+    @field
     def summary(self) -> str | None:
         """The standfirst; a meta description only where the site rules allow it."""
         standfirst = self._first_text("article_summary", within_article=True)
@@ -95,7 +86,7 @@ class ArticlePage(Page):
         return description
 
     # --- dates --------------------------------------------------------------------------
-    @guarded(list)
+    @field(default=list, missing="no date found")
     def date_candidates(self) -> list[DateCandidate]:
         """Every published date the page offers, most reliable signal first."""
         candidates = [DateCandidate("jsonld", value) for value in self._jsonld_values("datePublished")]
@@ -104,12 +95,10 @@ class ArticlePage(Page):
         dateline = self._dateline()
         if dateline:
             candidates.append(DateCandidate("dateline", dateline))
-        url_date = self._url_date()
-        if url_date:
-            candidates.append(DateCandidate("url", url_date))
+        candidates += url_date_candidates(self.url, self.canonical_url)
         return _unique(candidates)
 
-    @guarded(list)
+    @field(default=list)
     def modified_candidates(self) -> list[DateCandidate]:
         candidates = [DateCandidate("jsonld", value) for value in self._jsonld_values("dateModified")]
         candidates += [DateCandidate("meta", v) for v in self._og_values("article:modified_time", "og:updated_time")]
@@ -117,7 +106,7 @@ class ArticlePage(Page):
         return _unique(candidates)
 
     # --- people and language ------------------------------------------------------------
-    @guarded()
+    @field
     def byline(self) -> str | None:
         """The byline as shown, from "by"/"por" on: "by Zoe Alexandra"."""
         line = self._first_text("byline", within_article=True) or self._byline_line()
@@ -126,20 +115,23 @@ class ArticlePage(Page):
         match = BYLINE.search(line)
         return match.group(0) if match else line
 
-    @guarded(list)
+    @field(default=list)
     def authors(self) -> list[str]:
         """Author names the page states in markup: JSON-LD, <meta name=author>, hCard/rel=author."""
-        names = [name for node in self._article_nodes() for name in self._jsonld_author_names(node.get("author"))]
-        names.append(self.document.meta_name("author"))
-        for link in self._article_root().css(".author.vcard .fn, .vcard .fn, a[rel~=author]"):
-            names.append(element_text(link))
-        return _unique([name for name in names if name])
+        found = {
+            "JSON-LD author": [name for node in self._article_nodes() for name in self._jsonld_author_names(node.get("author"))],
+            "<meta name=author>": [self.document.meta_name("author")],
+            "hCard/rel=author": [element_text(link) for link in
+                                 self._article_root().css(".author.vcard .fn, .vcard .fn, a[rel~=author]")],
+        }
+        self.origins["authors"] = ", ".join(origin for origin, names in found.items() if any(names)) or "none"
+        return _unique([name for names in found.values() for name in names if name])
 
-    @guarded()
+    @field
     def html_lang(self) -> str | None:
         return clean_text(self.document.selector.xpath("/html/@lang").get())
 
-    @guarded()
+    @field
     def declared_language(self) -> str | None:
         """The language the page's metadata declares (JSON-LD inLanguage, og:locale).
 
@@ -152,7 +144,7 @@ class ArticlePage(Page):
         return self.document.og("og:locale")
 
     # --- content ------------------------------------------------------------------------
-    @guarded()
+    @field(missing="no body text found")
     def body(self) -> str | None:
         """Body paragraphs joined by blank lines; captions, cross-links and widgets left out."""
         container = self._body_container
@@ -168,7 +160,7 @@ class ArticlePage(Page):
                 paragraphs.append(text)
         return "\n\n".join(paragraphs) or None
 
-    @guarded(list)
+    @field(default=list)
     def translation_links(self) -> list[str]:
         """URLs of this article in another language: hand-written cross-links, hreflang."""
         urls = []
@@ -181,41 +173,17 @@ class ArticlePage(Page):
         own = {self.url, self.canonical_url}
         return _unique([url for url in urls if url and url not in own])
 
-    @property
-    def problems(self) -> list[str]:
-        return self.to_dict()["problems"]
-
-    def to_dict(self) -> dict:
-        fields = {
-            "url": self.url,
-            "canonical_url": self.canonical_url,
-            "title": self.title,
-            "title_from": self.title_from,
-            "summary": self.summary,
-            "date_candidates": [asdict(c) for c in self.date_candidates],
-            "modified_candidates": [asdict(c) for c in self.modified_candidates],
-            "byline": self.byline,
-            "authors": self.authors,
-            "html_lang": self.html_lang,
-            "declared_language": self.declared_language,
-            "body": self.body,
-            "translation_links": self.translation_links,
-        }
-        fields["problems"] = list(self.document.problems) + self._content_problems()
-        return fields
-
     # --- helpers ------------------------------------------------------------------------
-    def _content_problems(self) -> list[str]:
-        if self.document.is_empty:
-            return ["the page is empty"]
-        problems = []
-        if not self.title:
-            problems.append("no title found")
-        if not self.date_candidates:
-            problems.append("no date found")
-        if not self.body:
-            problems.append("no body text found")
-        return problems
+    @cached_property
+    def _title_and_source(self) -> tuple[str | None, str | None]:
+        heading = self._first_text("article_title", within_article=True) or self._first_text("article_title")
+        if heading:
+            self.origins["title"] = self.origins["article_title"]
+            return heading, "page"
+        og_title = self.document.og("og:title")
+        fallback = og_title or clean_text(self.document.selector.css("title::text").get())
+        self.origins["title"] = "og:title" if og_title else "<title>"
+        return (fallback, "meta") if fallback else (None, None)
 
     def _article_root(self) -> Selector:
         """The element holding the article, so sidebars and related posts stay out."""
@@ -234,6 +202,7 @@ class ArticlePage(Page):
                         continue  # e.g. a related-posts card's excerpt inside the article
                     text = element_text(node)
                     if text:
+                        self.origins[field] = f"{rules.name} rule {field}: {css}"
                         return text
         return None
 
@@ -331,22 +300,18 @@ class ArticlePage(Page):
                     return text
         return self._meta_line(lambda text: bool(BYLINE_START.search(text)))
 
-    def _url_date(self) -> str | None:
-        for url in (self.url, self.canonical_url):
-            match = URL_DATE.search(url or "")
-            if match:
-                return "-".join(match.groups())
-        return None
-
     @cached_property
     def _body_container(self) -> Selector | None:
         root = self._article_root()
         for rules in self.rules:
-            found = first_match(root, rules.body)
-            if found:
-                return found[0]
+            for css in rules.body:
+                found = root.css(css)
+                if found:
+                    self.origins["body"] = f"{rules.name} rule body: {css}"
+                    return found[0]
         # A theme with containers of its own: the densest paragraphs, in the article first
         # (so the sidebar cannot win), then anywhere (the article root may be a wrong guess).
+        self.origins["body"] = "the densest paragraph container (no body rule matched)"
         return _densest_paragraph_container(root) or _densest_paragraph_container(self.document.selector)
 
     def _skipped_elements(self, container: Selector) -> set:

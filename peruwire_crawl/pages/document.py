@@ -18,6 +18,7 @@ from extruct.opengraph import OpenGraphExtractor
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
+from peruwire_crawl.pages.fields import fields_of, plain
 from peruwire_crawl.pages.sites import rules_for
 
 # Elements whose text a reader never sees as content.
@@ -245,36 +246,20 @@ def _flatten_graph(items) -> list[dict]:
     return nodes
 
 
-def guarded(default=None):
-    """A cached property that turns an exception into a problem and returns ``default``.
-
-    The owner needs a ``document`` attribute; the problem names the field, so a report
-    says *what* could not be read. ``default`` may be a callable (``list``) for fresh lists.
-    """
-
-    def decorate(method):
-        def compute(self):
-            try:
-                return method(self)
-            except Exception as error:  # why: a field we cannot read must not stop the crawl
-                self.document.problems.append(f"{method.__name__}: {type(error).__name__}: {error}")
-                return default() if callable(default) else default
-
-        compute.__name__ = method.__name__
-        compute.__doc__ = method.__doc__
-        return cached_property(compute)
-
-    return decorate
-
-
 class Page:
     """What every page object shares: the parsed document, the site's rules, and being
-    built from a Scrapy response (strictly decoded) or from HTML and a URL (tests)."""
+    built from a Scrapy response (strictly decoded) or from HTML and a URL (tests).
+
+    Subclasses declare their fields with ``@field`` (``fields.py``); ``to_dict`` and
+    ``problems`` are derived from that declaration.
+    """
 
     def __init__(self, html: str | bytes | None, url: str):
         self.url = url
         self.document = Document(html, url)
         self.rules = rules_for(url)
+        # field -> the rule or signal that gave its value, for ``peruwire extract --explain``
+        self.origins: dict[str, str] = {}
 
     @classmethod
     def from_response(cls, response):
@@ -282,3 +267,27 @@ class Page:
         page = cls(text, response.url)
         page.document.problems.extend(problems)
         return page
+
+    def to_dict(self) -> dict:
+        """Every declared field as JSON-ready data, with the page's URL and its problems."""
+        values = {"url": self.url}
+        values.update((name, plain(getattr(self, name))) for name in fields_of(type(self)))
+        values["problems"] = self.problems
+        return values
+
+    def explain(self) -> dict[str, str]:
+        """Which rule or signal gave each field that says so (every field is read first)."""
+        self.to_dict()
+        return dict(self.origins)
+
+    @property
+    def problems(self) -> list[str]:
+        """What could not be read, in sentences: the document's troubles, then every field
+        declared with ``missing=`` that came out empty. Reads every field first, so the
+        problems met while reading them are in."""
+        declared = fields_of(type(self))
+        values = {name: getattr(self, name) for name in declared}
+        if self.document.is_empty:
+            return [*self.document.problems, "the page is empty"]
+        return [*self.document.problems,
+                *(spec.missing for name, spec in declared.items() if spec.missing and not values[name])]

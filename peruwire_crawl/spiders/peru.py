@@ -29,6 +29,7 @@ from peruwire_crawl.db.engine import crawl_engine
 from peruwire_crawl.db.memory import CrawlMemory, Validators
 from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
 from peruwire_crawl.items import ArticleItem
+from peruwire_crawl.normalize.dates import url_date_candidates
 from peruwire_crawl.pages import ArticlePage, SectionPage
 from peruwire_crawl.signals import run_judged
 from peruwire_crawl.sources import SourceRegistry
@@ -355,7 +356,7 @@ class PeruSpider(scrapy.Spider):
         self._articles_in_flight.discard(listed_url)
         item = self._item_from_listing(listed_url)
         # The URL still dates the article, even with no page to read.
-        item.date_candidates = ArticlePage("", listed_url).date_candidates
+        item.date_candidates = url_date_candidates(listed_url)
         item.complete = False
         item.incomplete_reason = reason
         item.fetched_at = datetime.now(timezone.utc).isoformat()
