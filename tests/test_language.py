@@ -11,7 +11,7 @@ from peruwire_crawl.normalize.language import (
     detector_languages,
     normalize_language_code,
 )
-from pipelines.normalize import get_detector
+from peruwire_crawl.normalize.article import get_detector
 
 DETECTOR = get_detector(detector_languages(("en", "es")))
 
