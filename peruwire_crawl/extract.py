@@ -3,6 +3,10 @@
     python -m peruwire_crawl.extract saved-page.html --url https://example.org/2024/05/02/story/
     python -m peruwire_crawl.extract https://example.org/2024/05/02/story/ --explain
 
+``published`` is the date as the page states it (a day as "2024-05-02", a time in the
+page's own offset, or with none where the page gives none); ``published_utc`` is what the
+crawl stores (a time the page states without a zone is read in the source's timezone).
+
 It runs the crawl's own code on the page: the article page object (``pages/``) and the
 normaliser (``normalize/article.py``), so it is also the tool to see why a field came out
 wrong (``--explain`` says which rule or signal gave each field). Output is one JSON object
@@ -32,7 +36,7 @@ from peruwire_crawl.pages.document import decode_html
 from peruwire_crawl.pages.fields import fields_of
 
 # Fields printed, in this order (DESIGN.md "The article item" names).
-OUTPUT_FIELDS = ("title", "summary", "published", "date_precision", "modified", "authors", "language",
+OUTPUT_FIELDS = ("title", "summary", "published", "published_utc", "date_precision", "modified", "authors", "language",
                  "body", "translations", "canonical_url")
 # The first bytes of a page must show markup within this much text, or it is not HTML.
 SNIFF_CHARS = 4096
@@ -71,6 +75,7 @@ def extract(html: str | bytes, url: str, *, fetched_at: str | None = None, norma
 
     page = ArticlePage(html, url)
     item = item_from_page(page, url, fetched_at or datetime.now(UTC).isoformat())
+    report = None
     try:
         report = (normalizer or default_normalizer()).normalize(item)
         explain = dict(report.explain)
@@ -78,13 +83,12 @@ def extract(html: str | bytes, url: str, *, fetched_at: str | None = None, norma
         item.title = None
         explain = {"title": "none found: the crawl would drop this article"}
     explain.update(_page_explain(page, explain))
-    published = item.published_at
-    if published and item.date_precision == "day":
-        published = published[:10]  # a day, not an instant at UTC midnight
+    chosen = report.published.chosen if report and report.published else None
     result = {
         "title": item.title,
         "summary": item.summary,
-        "published": published,
+        "published": chosen.stated_isoformat() if chosen else None,
+        "published_utc": item.published_at,
         "date_precision": item.date_precision,
         "modified": item.modified_at,
         "authors": item.authors,

@@ -32,7 +32,8 @@ def test_a_saved_page_gives_what_the_crawl_stores(capsys):
     result = json.loads(out)
     assert code == 0
     assert result["title"] == "Comunidades de Apurímac bloquean el corredor minero del sur"
-    assert (result["published"], result["date_precision"]) == ("2023-06-20T13:15:00+00:00", "second")
+    assert (result["published"], result["date_precision"]) == ("2023-06-20T08:15:00-05:00", "second")
+    assert result["published_utc"] == "2023-06-20T13:15:00+00:00"  # what the crawl stores
     assert result["authors"] == ["Lucía Huamán"] and result["language"] == "es"
     assert result["canonical_url"] == STOCK_URL
     assert set(extract_module.OUTPUT_FIELDS) <= set(result) and "explain" not in result

@@ -90,7 +90,8 @@ class ArticlePage(Page):
     def date_candidates(self) -> list[DateCandidate]:
         """Every published date the page offers, most reliable signal first."""
         candidates = [DateCandidate("jsonld", value) for value in self._jsonld_values("datePublished")]
-        candidates += [DateCandidate("meta", v) for v in self._og_values("article:published_time")]
+        candidates += [DateCandidate("microdata", v) for v in self._microdata_values("datePublished")]
+        candidates += [DateCandidate("meta", v) for v in self._og_values("article:published_time", "article:published:time")]
         candidates += [DateCandidate("time", v) for v in self._time_values(published=True)]
         dateline = self._dateline()
         if dateline:
@@ -101,7 +102,9 @@ class ArticlePage(Page):
     @field(default=list)
     def modified_candidates(self) -> list[DateCandidate]:
         candidates = [DateCandidate("jsonld", value) for value in self._jsonld_values("dateModified")]
-        candidates += [DateCandidate("meta", v) for v in self._og_values("article:modified_time", "og:updated_time")]
+        candidates += [DateCandidate("microdata", v) for v in self._microdata_values("dateModified")]
+        candidates += [DateCandidate("meta", v) for v in self._og_values("article:modified_time", "article:modified:time",
+                                                                         "og:updated_time")]
         candidates += [DateCandidate("time", v) for v in self._time_values(published=False)]
         return _unique(candidates)
 
@@ -117,15 +120,34 @@ class ArticlePage(Page):
 
     @field(default=list)
     def authors(self) -> list[str]:
-        """Author names the page states in markup: JSON-LD, <meta name=author>, hCard/rel=author."""
+        """Author names the page states in markup, the most trusted kind that has any:
+        structured data (the article's JSON-LD ``author``, else microdata
+        ``itemprop=author``), else hCard/rel=author links in the article, else
+        ``<meta name=author>``. The publisher's own name (JSON-LD ``publisher``,
+        ``og:site_name``) is dropped next to a person's, unless the byline states it.
+
+        Why not all of them together: ``<meta name=author>`` and the structured data's
+        fallbacks often hold the publisher ("Condé Nast") when a person wrote the piece,
+        and author links outside the byline are commenters' or related posts' authors.
+        """
         found = {
             "JSON-LD author": [name for node in self._article_nodes() for name in self._jsonld_author_names(node.get("author"))],
-            "<meta name=author>": [self.document.meta_name("author")],
+            "microdata author": self._microdata_author_names(),
             "hCard/rel=author": [element_text(link) for link in
                                  self._article_root().css(".author.vcard .fn, .vcard .fn, a[rel~=author]")],
+            "<meta name=author>": [self.document.meta_name("author")],
         }
-        self.origins["authors"] = ", ".join(origin for origin, names in found.items() if any(names)) or "none"
-        return _unique([name for names in found.values() for name in names if name])
+        publishers = {_name_key(name) for name in self._publisher_names()}
+        byline = _name_key(self.byline or "")
+        for origin, names in found.items():
+            names = [name for name in names if name]
+            people = [name for name in names if _name_key(name) not in publishers or _name_key(name) in byline]
+            names = people or names  # the publisher alone is a collective byline: kept
+            if names:
+                self.origins["authors"] = origin
+                return _unique(names)
+        self.origins["authors"] = "none"
+        return []
 
     @field
     def html_lang(self) -> str | None:
@@ -216,20 +238,61 @@ class ArticlePage(Page):
         return [clean_text(v) for v in values if isinstance(v, str) and clean_text(v)]
 
     def _jsonld_author_names(self, author) -> list[str]:
-        """Names from a JSON-LD author: a string, a Person, an @id reference, or a list."""
+        """Names from a JSON-LD author: a string, a Person (``name``, else ``givenName`` and
+        ``familyName``), an @id reference, or a list of those."""
         if isinstance(author, list):
             return [name for one in author for name in self._jsonld_author_names(one)]
         if isinstance(author, str):
-            return [author]
+            return [clean_text(author)] if clean_text(author) else []
         if not isinstance(author, dict):
             return []
         if not author.get("name") and author.get("@id"):
             author = self.document.jsonld_by_id(author["@id"]) or {}
         name = author.get("name")
-        return [clean_text(name)] if isinstance(name, str) and clean_text(name) else []
+        if isinstance(name, list):
+            return [clean_text(one) for one in name if isinstance(one, str) and clean_text(one)]
+        if not isinstance(name, str):
+            parts = [author.get(key) for key in ("givenName", "familyName")]
+            name = " ".join(part for part in parts if isinstance(part, str))
+        return [clean_text(name)] if clean_text(name) else []
+
+    def _microdata_author_names(self) -> list[str]:
+        """``itemprop=author`` of the page's Article microdata (read with extruct)."""
+        if self._article_nodes() or not self.document.selector.css("[itemprop=author]"):
+            return []
+        names = []
+        for item in self.document.microdata_items:
+            if _is_article_type(item):
+                names += self._jsonld_author_names(item.get("properties", {}).get("author"))
+        if not names:  # an author marked up outside any Article item
+            for node in self.document.selector.css("[itemprop=author]"):
+                inner = node.css("[itemprop=name]")
+                names.append(element_text(inner[0] if inner else node))
+        return names
+
+    def _publisher_names(self) -> list[str]:
+        names = [self.document.og("og:site_name")]
+        for node in self._article_nodes():
+            publisher = node.get("publisher")
+            if isinstance(publisher, dict) and not publisher.get("name") and publisher.get("@id"):
+                publisher = self.document.jsonld_by_id(publisher["@id"]) or {}
+            if isinstance(publisher, dict):
+                names.append(publisher.get("name") if isinstance(publisher.get("name"), str) else None)
+        return [name for name in names if name]
 
     def _og_values(self, *names: str) -> list[str]:
         return [clean_text(value) for prop, value in self.document.og_properties if prop in names and clean_text(value)]
+
+    def _microdata_values(self, prop: str) -> list[str]:
+        """``itemprop=prop`` of the article, when the page has no JSON-LD Article: the first
+        one in the article (related items further down carry their own)."""
+        if self._article_nodes():
+            return []
+        for node in self._article_root().css(f"[itemprop={prop}]"):
+            value = clean_text(node.attrib.get("content") or node.attrib.get("datetime"))
+            if value:
+                return [value]
+        return []
 
     def _time_values(self, published: bool) -> list[str]:
         """<time datetime> inside the article: the published one, or the "updated" one."""
@@ -366,6 +429,11 @@ def _has_block_ancestor(element, stop) -> bool:
         if isinstance(ancestor.tag, str) and ancestor.tag in ("p", "li", "blockquote", "h2", "h3", "h4"):
             return True
     return False
+
+
+def _name_key(text: str) -> str:
+    """Letters and digits only, case-folded: "STERN.de" and "stern de" are one name."""
+    return "".join(char for char in text.casefold() if char.isalnum())
 
 
 def _unique(values: list) -> list:

@@ -37,10 +37,15 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # put layout classes there (Twenty Seventeen <body class="has-sidebar">, Genesis
 # <body class="content-sidebar"> and <div class="content-sidebar-wrap">), and taking them
 # for a sidebar would make the whole page noise.
+# Page builders (Elementor: "elementor-widget-container") call every content block a
+# widget, and layouts name a wrapper after the sidebar it makes room for
+# ("l-sidebar-fixed l-article-body"): neither is a widget area or a sidebar.
 NOISE_TEST = (
     "not(self::body or self::html) and (self::aside or self::nav"
     " or (self::footer and not(ancestor::article))"
-    " or contains(@class, 'widget') or (contains(@class, 'sidebar') and not(contains(@class, 'content')))"
+    " or (contains(@class, 'widget') and not(contains(@class, 'widget-container') or contains(@class, 'widget-wrap')"
+    " or contains(@class, 'widget-text')))"
+    " or (contains(@class, 'sidebar') and not(contains(@class, 'content') or contains(@class, 'article-body')))"
     " or contains(@class, 'related') or contains(@class, 'most-read') or contains(@class, 'popular'))"
 )
 NOISE_XPATH = f"ancestor-or-self::*[{NOISE_TEST}]"
@@ -187,7 +192,8 @@ class Document:
     # --- JSON-LD -----------------------------------------------------------------------
     @cached_property
     def jsonld_nodes(self) -> list[dict]:
-        """Every JSON-LD object on the page, ``@graph`` members flattened out."""
+        """Every JSON-LD object on the page: arrays, ``@graph`` members and the ``mainEntity``
+        of a WebPage flattened out (news sites nest their NewsArticle in all three ways)."""
         nodes: list[dict] = []
         extractor = JsonLdExtractor()
         scripts = self.selector.xpath('//script[@type="application/ld+json"]')
@@ -199,6 +205,21 @@ class Document:
                 continue
             nodes.extend(_flatten_graph(items))
         return nodes
+
+    @cached_property
+    def microdata_items(self) -> list[dict]:
+        """The page's microdata items (extruct), flattened like ``jsonld_nodes``; extruct's
+        microdata reader is imported only for a page that has microdata."""
+        if not self.selector.css("[itemscope]"):
+            return []
+        try:
+            from extruct.w3cmicrodata import MicrodataExtractor
+
+            items = MicrodataExtractor().extract_items(self.selector.root, base_url=self.url)
+        except Exception as error:  # why: broken microdata must not hide the rest of the page
+            self.problems.append(f"microdata could not be read: {error}")
+            return []
+        return [dict(item, **{"@type": item.get("type")}) for item in items if isinstance(item, dict)]
 
     def jsonld_by_id(self, node_id: str) -> dict | None:
         return next((node for node in self.jsonld_nodes if node.get("@id") == node_id), None)
@@ -236,11 +257,14 @@ class Document:
 def _flatten_graph(items) -> list[dict]:
     nodes: list[dict] = []
     for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, list):
+            nodes.extend(_flatten_graph(item))
+            continue
         if not isinstance(item, dict):
             continue
-        graph = item.get("@graph")
-        if isinstance(graph, list):
-            nodes.extend(_flatten_graph(graph))
+        for container in ("@graph", "mainEntity"):
+            if isinstance(item.get(container), list | dict):
+                nodes.extend(_flatten_graph(item[container]))
         if "@type" in item:
             nodes.append(item)
     return nodes
