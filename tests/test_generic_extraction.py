@@ -136,3 +136,21 @@ def test_a_page_builder_widget_is_content_not_a_sidebar():
             "<div class='widget widget_recent_entries'><p>" + "Recent posts list. " * 3 + "</p></div>")
     found = page(body=body)
     assert found.body.startswith("Builder text paragraph.") and "Recent posts" not in found.body
+
+
+# --- titles ------------------------------------------------------------------------------------
+def test_two_agreeing_declarations_outweigh_a_differing_headline_element():
+    head = (jsonld({"@type": "NewsArticle", "headline": "Miners march on Lima"})
+            + '<meta property="og:title" content="Miners march on Lima | Example News">'
+            + '<meta property="og:site_name" content="Example News">')
+    found = page(head, "<h1><span class='kicker'>Protests</span>Miners march on Lima</h1>" + BODY)
+    assert (found.title, found.title_from) == ("Miners march on Lima", "meta")
+
+
+def test_the_headline_element_wins_when_the_declarations_agree_with_it_or_each_other_not():
+    agreeing = page(jsonld({"@type": "NewsArticle", "headline": "Miners march on Lima"})
+                    + '<meta property="og:title" content="Miners march on Lima">', "<h1>Miners march on Lima</h1>" + BODY)
+    assert (agreeing.title, agreeing.title_from) == ("Miners march on Lima", "page")
+    split = page(jsonld({"@type": "NewsArticle", "headline": "SEO headline one"})
+                 + '<meta property="og:title" content="Another social title">', "<h1>Miners march on Lima</h1>" + BODY)
+    assert (split.title, split.title_from) == ("Miners march on Lima", "page")

@@ -18,6 +18,7 @@ from peruwire_crawl.pages.document import (
 )
 from peruwire_crawl.pages.fields import field
 from peruwire_crawl.normalize.dates import url_date_candidates
+from peruwire_crawl.normalize.text import clean_title
 
 BYLINE = re.compile(r"\b(by|por)\s+\S.*$", re.IGNORECASE)
 # A human date inside a longer line ("Publicado el 16 de marzo de 2023", "June 16, 2023 by …").
@@ -137,11 +138,11 @@ class ArticlePage(Page):
                                  self._article_root().css(".author.vcard .fn, .vcard .fn, a[rel~=author]")],
             "<meta name=author>": [self.document.meta_name("author")],
         }
-        publishers = {_name_key(name) for name in self._publisher_names()}
-        byline = _name_key(self.byline or "")
+        publishers = {_loose_key(name) for name in self._publisher_names()}
+        byline = _loose_key(self.byline or "")
         for origin, names in found.items():
             names = [name for name in names if name]
-            people = [name for name in names if _name_key(name) not in publishers or _name_key(name) in byline]
+            people = [name for name in names if _loose_key(name) not in publishers or _loose_key(name) in byline]
             names = people or names  # the publisher alone is a collective byline: kept
             if names:
                 self.origins["authors"] = origin
@@ -199,6 +200,13 @@ class ArticlePage(Page):
     @cached_property
     def _title_and_source(self) -> tuple[str | None, str | None]:
         heading = self._first_text("article_title", within_article=True) or self._first_text("article_title")
+        structured = self._structured_titles()
+        if heading and len(structured) >= 2 and _loose_key(structured[0][1]) == _loose_key(structured[1][1]) \
+                and _loose_key(structured[0][1]) != _loose_key(heading):
+            # Two declarations of the publisher agree and the headline element does not: the
+            # element is more likely a kicker-glued or wrong <h1> than both declarations wrong.
+            self.origins["title"] = f"{structured[0][0]} (agrees with {structured[1][0]}; the headline element differs)"
+            return structured[0][1], "meta"
         if heading:
             self.origins["title"] = self.origins["article_title"]
             return heading, "page"
@@ -255,6 +263,16 @@ class ArticlePage(Page):
             parts = [author.get(key) for key in ("givenName", "familyName")]
             name = " ".join(part for part in parts if isinstance(part, str))
         return [clean_text(name)] if clean_text(name) else []
+
+    def _structured_titles(self) -> list[tuple[str, str]]:
+        """(origin, title) the publisher declares: JSON-LD headline, og:title, twitter:title,
+        with the site's name cut off the meta tags' titles."""
+        site_names = [name for name in self._publisher_names() if name]
+        headlines = [node.get("headline") for node in self._article_nodes()]
+        found = [("JSON-LD headline", next((h for h in headlines if isinstance(h, str) and h.strip()), None)),
+                 ("og:title", clean_title(self.document.og("og:title"), "meta", site_names)),
+                 ("twitter:title", clean_title(self.document.meta_name("twitter:title"), "meta", site_names))]
+        return [(origin, clean_title(title, "page")) for origin, title in found if title and clean_title(title, "page")]
 
     def _microdata_author_names(self) -> list[str]:
         """``itemprop=author`` of the page's Article microdata (read with extruct)."""
@@ -431,7 +449,7 @@ def _has_block_ancestor(element, stop) -> bool:
     return False
 
 
-def _name_key(text: str) -> str:
+def _loose_key(text: str) -> str:
     """Letters and digits only, case-folded: "STERN.de" and "stern de" are one name."""
     return "".join(char for char in text.casefold() if char.isalnum())
 
