@@ -374,10 +374,10 @@ class ArticlePage(Page):
             for element in [mark, *reversed(mark.xpath("ancestor::*"))]:  # innermost first
                 if element.root is root.root.getparent():
                     break  # climbed out of the article
-                if not self._is_meta_line(element, root, body):
-                    continue
                 text = element_text(element) or ""
-                if BYLINE.search(text):
+                if len(text) > META_LINE_MAX:
+                    break  # every ancestor further out is longer still: stop climbing (was quadratic)
+                if self._is_meta_line(element, root, body) and BYLINE.search(text):
                     return text
         return self._meta_line(lambda text: bool(BYLINE_START.search(text)))
 
