@@ -154,3 +154,12 @@ def test_the_headline_element_wins_when_the_declarations_agree_with_it_or_each_o
     split = page(jsonld({"@type": "NewsArticle", "headline": "SEO headline one"})
                  + '<meta property="og:title" content="Another social title">', "<h1>Miners march on Lima</h1>" + BODY)
     assert (split.title, split.title_from) == ("Miners march on Lima", "page")
+
+
+def test_paragraph_blocks_split_by_an_ad_are_read_as_one_body():
+    block = "<div class='para'><p>" + "{} paragraph of the story, long enough to count. " * 4 + "</p></div>"
+    body = ("<div class='story'>" + block.format("First") + "<div class='ad'>Advertisement</div>"
+            + block.format("Second") + block.format("Third") + "</div>"
+            + "<div class='teaser'><p>Another story you may like.</p></div>")
+    found = page(body=body)
+    assert [line.split()[0] for line in found.body.split("\n\n")] == ["First", "Second", "Third"]

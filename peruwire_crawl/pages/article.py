@@ -407,15 +407,24 @@ def _densest_paragraph_container(scope: Selector) -> Selector | None:
     cards and widgets hold links and short lines, not runs of <p>. Captions and
     translation cross-links do not count towards a container's weight.
     """
-    best, best_weight = None, 0
+    weights: dict = {}
+    elements: dict = {}
     for candidate in scope.xpath("descendant-or-self::*[p]"):
         if is_noise_within(candidate, scope, NOISE_OR_COMMENTS_XPATH):
             continue
         weight = sum(len(text) for text in map(element_text, candidate.xpath("./p"))
                      if text and not PHOTO_CREDIT.match(text) and not _is_translation_note(text))
-        if weight > best_weight:
-            best, best_weight = candidate, weight
-    return best
+        weights[candidate.root] = weights.get(candidate.root, 0) + weight
+        elements[candidate.root] = candidate
+        # Readability's rule: a grandparent earns half its grandchildren's weight, so the
+        # wrapper of paragraph blocks split by ads or pull quotes can win over one block.
+        parent = candidate.root.getparent()
+        if parent is not None and parent is not scope.root.getparent():
+            weights[parent] = weights.get(parent, 0) + weight / 2
+    best = max(weights, key=weights.get, default=None)
+    if best is None or not weights[best]:
+        return None
+    return elements.get(best) or Selector(root=best)
 
 
 def _is_body_opening(description: str, body: str | None) -> bool:
