@@ -157,9 +157,11 @@ def test_the_headline_element_wins_when_the_declarations_agree_with_it_or_each_o
 
 
 def test_paragraph_blocks_split_by_an_ad_are_read_as_one_body():
-    block = "<div class='para'><p>" + "{} paragraph of the story, long enough to count. " * 4 + "</p></div>"
-    body = ("<div class='story'>" + block.format("First") + "<div class='ad'>Advertisement</div>"
-            + block.format("Second") + block.format("Third") + "</div>"
+    def block(word: str) -> str:
+        return "<div class='para'><p>" + f"{word} paragraph of the story, long enough to count. " * 4 + "</p></div>"
+
+    body = ("<div class='story'>" + block("First") + "<div class='ad'>Advertisement</div>"
+            + block("Second") + block("Third") + "</div>"
             + "<div class='teaser'><p>Another story you may like.</p></div>")
     found = page(body=body)
     assert [line.split()[0] for line in found.body.split("\n\n")] == ["First", "Second", "Third"]
