@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from peruwire_crawl import settings as project_settings
 from peruwire_crawl.items import ArticleItem
 from peruwire_crawl.pages import ArticlePage
 from peruwire_crawl.pages.document import decode_html
@@ -65,7 +64,7 @@ def default_normalizer():
     if _NORMALIZER is None:
         from peruwire_crawl.normalize.article import ArticleNormalizer
 
-        _NORMALIZER = ArticleNormalizer.with_defaults()
+        _NORMALIZER = ArticleNormalizer.from_settings(_project_settings())
     return _NORMALIZER
 
 
@@ -113,7 +112,8 @@ def _page_explain(page: ArticlePage, normalized: dict[str, str]) -> dict[str, st
     if "body" in origins:
         explain["body"] = origins["body"]
     byline = f"byline {page.byline!r}" if page.byline else None
-    explain["authors"] = "; ".join(part for part in (byline, origins.get("authors")) if part and part != "none") or "none"
+    parts = (byline, origins.get("authors"))
+    explain["authors"] = "; ".join(part for part in parts if part and part != "none") or "none"
     for which, candidates in (("published", page.date_candidates), ("modified", page.modified_candidates)):
         signal = normalized.get(which)
         value = next((c.value for c in candidates if c.signal == signal), None)
@@ -185,9 +185,10 @@ def _robots_allow(url: str, agent: str, timeout: float) -> bool:
 
 
 def _project_settings():
-    from scrapy.settings import Settings
+    """The settings a crawl started here would see (project, then peruwire's defaults)."""
+    from peruwire_crawl.addon import crawl_settings  # why here: it imports Scrapy (~0.5 s)
 
-    return Settings(vars(project_settings))
+    return crawl_settings()
 
 
 def run(target: str, url: str | None = None, *, explain: bool = False, settings=None) -> dict:

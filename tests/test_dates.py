@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peruwire_crawl.items import DateCandidate
-from peruwire_crawl.normalize import dates
 from peruwire_crawl.normalize.dates import (
     DateContext,
     DateRejected,

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from peruwire_crawl import extract as extract_module
+from peruwire_crawl.addon import crawl_settings
 from peruwire_crawl.extract import extract, main
 from peruwire_crawl.pages.regenerate import FIXTURES
 
@@ -107,7 +108,7 @@ def test_a_url_is_fetched_with_the_project_user_agent(site, capsys):
     Site.pages = {"/2024/05/02/miners/": (200, ARTICLE), "/robots.txt": (200, b"User-agent: *\nAllow: /\n")}
     code, out, _ = run_cli(capsys, f"{site}/2024/05/02/miners/")
     assert code == 0 and json.loads(out)["title"] == "Miners march on Lima"
-    assert set(Site.agents) == {extract_module.project_settings.USER_AGENT}
+    assert set(Site.agents) == {crawl_settings().get("USER_AGENT")}
 
 
 def test_robots_txt_is_obeyed_and_errors_are_one_line(site, capsys):

@@ -7,13 +7,13 @@ the page's markup; bylines and date lines in several languages.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from peruwire_crawl.normalize.authors import clean_authors, split_names
 from peruwire_crawl.normalize.dates import DateContext, parse_candidate
 from peruwire_crawl.pages import ArticlePage
-from datetime import UTC, datetime
 
 URL = "https://news.example.net/world/a-story"
 BODY = "<div class='story-text'><p>" + "Words of the article body. " * 12 + "</p></div>"

@@ -26,7 +26,6 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from peruwire_crawl import settings as project_defaults
 from peruwire_crawl.normalize.authors import clean_authors
 from peruwire_crawl.normalize.dates import (
     DateChoice,
@@ -45,11 +44,6 @@ from peruwire_crawl.normalize.language import (
 )
 from peruwire_crawl.normalize.text import clean_body, clean_summary, clean_title
 from peruwire_crawl.sources import Source, SourceRegistry
-
-# Defaults live in settings.py; read from there when no Scrapy settings are at hand
-# (tests, benchmarks, ``peruwire extract``).
-DEFAULT_EARLIEST_DATE = project_defaults.PERUWIRE_EARLIEST_DATE
-DEFAULT_DISAGREEMENT_HOURS = float(project_defaults.PERUWIRE_DATE_DISAGREEMENT_HOURS)
 
 # Built detectors, shared by every normaliser in the process: building one costs ~1 s.
 _DETECTORS: dict[tuple[str, ...], LanguageDetector] = {}
@@ -82,7 +76,7 @@ class ArticleNormalizer:
         self,
         sources: SourceRegistry,
         earliest: datetime,
-        disagreement_hours: float = DEFAULT_DISAGREEMENT_HOURS,
+        disagreement_hours: float,
     ):
         self.sources = sources
         self.earliest = earliest
@@ -91,17 +85,12 @@ class ArticleNormalizer:
             zone(source.timezone)  # a typo in sections.toml fails the crawl at start
 
     @classmethod
-    def with_defaults(cls) -> ArticleNormalizer:
-        """The project's defaults (settings.py) and its shipped sources, no Scrapy settings."""
-        return cls(SourceRegistry.load(), parse_earliest(DEFAULT_EARLIEST_DATE))
-
-    @classmethod
     def from_settings(cls, settings) -> ArticleNormalizer:
-        """From Scrapy settings (or any mapping with ``get``/``getfloat``)."""
+        """From Scrapy settings, with peruwire's defaults in them (the add-on's)."""
         return cls(
             sources=SourceRegistry.from_settings(settings),
-            earliest=parse_earliest(settings.get("PERUWIRE_EARLIEST_DATE") or DEFAULT_EARLIEST_DATE),
-            disagreement_hours=settings.getfloat("PERUWIRE_DATE_DISAGREEMENT_HOURS", DEFAULT_DISAGREEMENT_HOURS),
+            earliest=parse_earliest(settings.get("PERUWIRE_EARLIEST_DATE")),
+            disagreement_hours=settings.getfloat("PERUWIRE_DATE_DISAGREEMENT_HOURS"),
         )
 
     def warm_up(self) -> None:

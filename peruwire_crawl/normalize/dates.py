@@ -39,8 +39,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peruwire_crawl.items import DateCandidate
-from peruwire_crawl.times import to_utc_or_none
 from peruwire_crawl.normalize.text import clean_text
+from peruwire_crawl.times import to_utc_or_none
 
 # Most reliable first; a signal not listed here comes after all of them.
 SIGNAL_ORDER = ("jsonld", "microdata", "meta", "time", "dateline", "url")

@@ -8,6 +8,8 @@ from functools import cached_property
 from parsel import Selector
 
 from peruwire_crawl.items import DateCandidate
+from peruwire_crawl.normalize.dates import url_date_candidates
+from peruwire_crawl.normalize.text import clean_title
 from peruwire_crawl.pages.document import (
     NOISE_OR_COMMENTS_XPATH,
     Page,
@@ -17,8 +19,6 @@ from peruwire_crawl.pages.document import (
     is_noise_within,
 )
 from peruwire_crawl.pages.fields import field
-from peruwire_crawl.normalize.dates import url_date_candidates
-from peruwire_crawl.normalize.text import clean_title
 
 BYLINE = re.compile(r"\b(by|por)\s+\S.*$", re.IGNORECASE)
 # A human date inside a longer line ("Publicado el 16 de marzo de 2023", "June 16, 2023 by …").
@@ -92,7 +92,8 @@ class ArticlePage(Page):
         """Every published date the page offers, most reliable signal first."""
         candidates = [DateCandidate("jsonld", value) for value in self._jsonld_values("datePublished")]
         candidates += [DateCandidate("microdata", v) for v in self._microdata_values("datePublished")]
-        candidates += [DateCandidate("meta", v) for v in self._og_values("article:published_time", "article:published:time")]
+        published_meta = self._og_values("article:published_time", "article:published:time")
+        candidates += [DateCandidate("meta", v) for v in published_meta]
         candidates += [DateCandidate("time", v) for v in self._time_values(published=True)]
         dateline = self._dateline()
         if dateline:
@@ -104,8 +105,8 @@ class ArticlePage(Page):
     def modified_candidates(self) -> list[DateCandidate]:
         candidates = [DateCandidate("jsonld", value) for value in self._jsonld_values("dateModified")]
         candidates += [DateCandidate("microdata", v) for v in self._microdata_values("dateModified")]
-        candidates += [DateCandidate("meta", v) for v in self._og_values("article:modified_time", "article:modified:time",
-                                                                         "og:updated_time")]
+        modified_meta = self._og_values("article:modified_time", "article:modified:time", "og:updated_time")
+        candidates += [DateCandidate("meta", v) for v in modified_meta]
         candidates += [DateCandidate("time", v) for v in self._time_values(published=False)]
         return _unique(candidates)
 
@@ -132,7 +133,8 @@ class ArticlePage(Page):
         and author links outside the byline are commenters' or related posts' authors.
         """
         found = {
-            "JSON-LD author": [name for node in self._article_nodes() for name in self._jsonld_author_names(node.get("author"))],
+            "JSON-LD author": [name for node in self._article_nodes()
+                               for name in self._jsonld_author_names(node.get("author"))],
             "microdata author": self._microdata_author_names(),
             "hCard/rel=author": [element_text(link) for link in
                                  self._article_root().css(".author.vcard .fn, .vcard .fn, a[rel~=author]")],
