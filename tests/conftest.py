@@ -20,8 +20,9 @@ POSTGRES_ENV = "PERUWIRE_TEST_POSTGRES_URL"
 
 @pytest.fixture(autouse=True)
 def _no_ambient_database(monkeypatch):
-    """A developer's exported PERUWIRE_DB_URL must never receive test data."""
+    """A developer's exported PERUWIRE_DB_URL (or cluster) must never receive test data."""
     monkeypatch.delenv("PERUWIRE_DB_URL", raising=False)
+    monkeypatch.delenv("PERUWIRE_REDIS_URL", raising=False)
 
 
 def _postgres_database():
