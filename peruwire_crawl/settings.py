@@ -78,6 +78,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Next to the downloader, like HttpCacheMiddleware: every other middleware (retry,
     # redirects, decompression) sees replayed responses exactly as it would live ones.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Scrapy's, with every request that waits for a host's robots.txt checked (robotstxt.py).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "peruwire_crawl.robotstxt.RobotsTxtMiddleware": 100,
     "peruwire_crawl.middlewares.BackoffRetryMiddleware": 550,
     "peruwire_crawl.middlewares.ReplayMiddleware": 950,
     "peruwire_crawl.middlewares.RecordMiddleware": 960,

@@ -11,7 +11,9 @@ disallows: a crawl that obeys robots.txt never asks for it.
 
 The server counts every request by (host, path), so a test can check that each article was
 fetched exactly once across all workers. ``delay`` slows every article response (seconds),
-for tests that must kill a worker while it has requests in flight.
+for tests that must kill a worker while it has requests in flight; :meth:`hold` keeps every
+article response waiting (at most a minute) until :meth:`release`, for tests that need a
+crawl to be running while they do something else.
 """
 
 from __future__ import annotations
@@ -62,9 +64,17 @@ class ClusterSite:
         self.delay = delay
         self.hits: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
-        self._servers: list[http.server.ThreadingHTTPServer] = []
+        self._servers: list = []
         self._serving = False
+        self._released = threading.Event()
+        self._released.set()
         self.port = 0
+
+    def hold(self) -> None:
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
 
     # --- addresses ------------------------------------------------------------------
     @property
@@ -131,8 +141,10 @@ class ClusterSite:
                 with site._lock:
                     site.hits[(host, path)] += 1
                 status, body, content_type = site.respond(host, path)
-                if path.startswith(ARTICLE_PREFIX) and site.delay:
-                    time.sleep(site.delay)
+                if path.startswith(ARTICLE_PREFIX):
+                    site._released.wait(timeout=60)
+                    if site.delay:
+                        time.sleep(site.delay)
                 data = body.encode("utf-8")
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -143,13 +155,19 @@ class ClusterSite:
             def log_message(self, *args):
                 pass
 
+        class Server(http.server.ThreadingHTTPServer):
+            # Several workers connect at once: the default backlog (5) would refuse some,
+            # and a refused robots.txt means "everything allowed" to Scrapy.
+            request_queue_size = 128
+            daemon_threads = True
+
         self.port = port
         for address in self.addresses:
-            server = http.server.ThreadingHTTPServer((address, port), Handler)
-            server.daemon_threads = True
+            server = Server((address, port), Handler)
             self._servers.append(server)
 
     def close(self) -> None:
+        self.release()
         for server in self._servers:
             if self._serving:
                 server.shutdown()

@@ -150,15 +150,18 @@ def test_waiting_for_the_others_final_counts(make_worker):
     assert merge_records(a.records())["x"] == 3
 
 
-def test_counts_are_added_up_and_any_unfinished_worker_shows_in_the_reason():
+def test_counts_are_added_up_and_an_unfinished_worker_at_the_end_shows_in_the_reason():
     records = {
-        "a": {"stats": {"downloader/response_count": 10, "peruwire/store/run_id": 7}, "finish_reason": "finished"},
-        "b": {"stats": {"downloader/response_count": 5, "peruwire/store/run_id": 7}, "finish_reason": "finished"},
+        "a": {"stats": {"downloader/response_count": 10, "peruwire/store/run_id": 7}, "finish_reason": "finished",
+              "final": True},
+        "b": {"stats": {"downloader/response_count": 5, "peruwire/store/run_id": 7}, "finish_reason": "finished",
+              "final": True},
+        "left": {"stats": {"downloader/response_count": 1}, "finish_reason": "shutdown"},  # taken over
         "dead": {"downloader/response_count": 2},  # a dead worker's last heartbeat snapshot
     }
     records["dead"] = {"stats": records["dead"]}
     merged = merge_records(records)
-    assert merged["downloader/response_count"] == 17
+    assert merged["downloader/response_count"] == 18
     assert merged["peruwire/store/run_id"] == 7
     assert merged["finish_reason"] == "finished"
     records["b"]["finish_reason"] = "shutdown"

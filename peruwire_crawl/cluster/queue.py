@@ -6,8 +6,9 @@ into the worker's taken set (:meth:`ClusterRegistry.pop`); the worker removes it
 finished with it (:meth:`ClusterWorker.ack`), and a worker whose heartbeat stops has its taken requests put
 back in the queue by the others (:meth:`ClusterRegistry.reclaim`).
 
-Pushing, the encoding (scrapy-redis's request dicts, pickled) and the priority order are
-scrapy-redis's own.
+A request is pushed and its fingerprint recorded in one step too (:meth:`push_unseen`), so
+a worker killed between the two cannot leave a fingerprint without its request. The
+encoding (scrapy-redis's request dicts, pickled) and the priority order are scrapy-redis's.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class ReliableQueue(PriorityQueue):
     def _encode_request(self, request):
         request.meta.pop(TAKEN_META_KEY, None)
         return super()._encode_request(request)
+
+    def push_unseen(self, request, fingerprint: str) -> bool:
+        """Push unless seen in this run: the duplicate check and the push in one step."""
+        return self.registry.push_unseen(fingerprint, -request.priority, self._encode_request(request))
 
     def pop(self, timeout=0):
         encoded = self.registry.pop()

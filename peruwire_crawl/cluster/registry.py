@@ -73,7 +73,9 @@ local base = ARGV[1]
 local moved = 0
 local dead = {}
 for _, w in ipairs(redis.call('SMEMBERS', base .. 'workers')) do
-  if redis.call('EXISTS', base .. 'heartbeat:' .. w) == 0 then
+  -- A worker that published its final counts has nothing taken: it may exit in peace.
+  if redis.call('EXISTS', base .. 'heartbeat:' .. w) == 0
+      and redis.call('SISMEMBER', base .. 'finished', w) == 0 then
     local taken = redis.call('ZRANGE', base .. 'taken:' .. w, 0, -1, 'WITHSCORES')
     for i = 1, #taken, 2 do
       redis.call('ZADD', base .. 'requests', taken[i + 1], taken[i])
@@ -98,6 +100,14 @@ redis.call('SREM', KEYS[3], ARGV[1])
 return top[1]
 """
 
+_PUSH_UNSEEN = """
+-- The fingerprint and the queue entry together, or neither: a fingerprint without its
+-- request would hide the page from the worker that takes over its parent.
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+
 _IDLE = """
 local base, me = ARGV[1], ARGV[2]
 -- Called only when this worker's engine is idle: whatever it took, it has finished.
@@ -116,8 +126,9 @@ return 1
 _RETIRE = """
 local current, token, base, keep = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 for _, w in ipairs(redis.call('SMEMBERS', base .. 'workers')) do
-  redis.call('DEL', base .. 'taken:' .. w, base .. 'heartbeat:' .. w)
+  redis.call('DEL', base .. 'taken:' .. w)
 end
+-- (Heartbeats expire by themselves; workers still reading the counts keep theirs.)
 redis.call('DEL', base .. 'requests', base .. 'dupefilter', base .. 'idle')
 for _, name in ipairs({'run', 'workers', 'done', 'lost', 'stats', 'finished', 'closer'}) do
   redis.call('EXPIRE', base .. name, keep)
@@ -153,6 +164,7 @@ class ClusterRegistry:
         self._heartbeat = server.register_script(_HEARTBEAT)
         self._reclaim = server.register_script(_RECLAIM)
         self._pop = server.register_script(_POP)
+        self._push_unseen = server.register_script(_PUSH_UNSEEN)
         self._idle = server.register_script(_IDLE)
         self._retire = server.register_script(_RETIRE)
 
@@ -240,6 +252,11 @@ class ClusterRegistry:
         """The queue's first request, moved atomically into this worker's taken set."""
         return self._pop(keys=[self.queue_key, self.taken_key, self.key("idle")], args=[self.worker])
 
+    def push_unseen(self, fingerprint: str, score: float, encoded: bytes) -> bool:
+        """Queue a request unless its fingerprint was seen in this run (atomically)."""
+        return bool(self._push_unseen(keys=[self.dupefilter_key, self.queue_key],
+                                      args=[fingerprint, score, encoded]))
+
     def ack(self, encoded: bytes) -> None:
         """This worker has finished with a request it took."""
         self.server.zrem(self.taken_key, encoded)
@@ -291,10 +308,12 @@ class ClusterRegistry:
         keep the small keys a day, and let the next run start."""
         self._retire(keys=[self.current_key], args=[self.token, self.base, KEEP_FINISHED_SECONDS])
 
-    def leave(self) -> None:
-        """A worker stopping without the run having ended (e.g. its storage failed): it no
-        longer counts as one of the run's workers; what it took goes back to the queue."""
+    def leave(self, record: dict) -> None:
+        """A worker stopping before the run ended (a shutdown, its storage failed): its
+        counts are kept, it no longer counts as one of the run's workers, and what it had
+        taken goes back in the queue for the others."""
         pipe = self.server.pipeline()
+        pipe.hset(self.key("stats"), self.worker, json.dumps(record, default=str))
         pipe.delete(self.key(f"heartbeat:{self.worker}"))
         pipe.execute()
         self.reclaim()

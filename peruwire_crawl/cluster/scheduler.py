@@ -2,8 +2,10 @@
 
 scrapy-redis names its keys from settings at start-up; a cluster run's keys carry the run's
 token, known only once the worker has joined (at ``spider_opened``, see :mod:`.worker`), so
-the queue and the duplicate filter are made on first use. Everything else (enqueueing
-through the Redis duplicate filter, the priority queue, the stats) is scrapy-redis's.
+the queue and the duplicate filter are made on first use. Enqueueing checks the duplicate
+filter and pushes in one atomic step (:meth:`ReliableQueue.push_unseen`); popping moves the
+request into the worker's taken set. The queue (scrapy-redis's priority queue), the request
+encoding and the fingerprints (scrapy-redis's duplicate filter) are scrapy-redis's.
 """
 
 from __future__ import annotations
@@ -46,8 +48,14 @@ class ClusterScheduler(Scheduler):
         pass
 
     def enqueue_request(self, request):
-        self.queue  # noqa: B018 - makes the duplicate filter too
-        return super().enqueue_request(request)
+        queue = self.queue
+        if request.dont_filter:
+            queue.push(request)
+        elif not queue.push_unseen(request, self.df.request_fingerprint(request)):
+            self.df.log(request, self.spider)
+            return False
+        self.stats.inc_value("scheduler/enqueued/redis")
+        return True
 
     def has_pending_requests(self):
         if not self.worker.joined:
@@ -57,4 +65,7 @@ class ClusterScheduler(Scheduler):
     def next_request(self):
         if not self.worker.joined:
             return None
-        return super().next_request()
+        request = self.queue.pop()
+        if request is not None:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request

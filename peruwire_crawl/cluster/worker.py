@@ -18,8 +18,8 @@ engine has nothing left, reports itself idle: the run ends when the queue is emp
 live worker is idle. Then each worker publishes its final counts, waits for the others', and
 judges the *cluster's* counts, so every worker exits with the same verdict.
 
-``ClusterSpiderMiddleware`` acknowledges a request once its callback's output has been
-handled (items stored, new requests queued), and lets only the seeding worker emit the
+``ClusterSpiderMiddleware`` acknowledges a request once everything its response produced
+is safe (new requests queued, items stored), and lets only the seeding worker emit the
 spider's start requests.
 """
 
@@ -30,7 +30,7 @@ import time
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from twisted.internet import task
 
@@ -138,7 +138,7 @@ class ClusterWorker:
         if not membership.seeds:
             self.crawl_run_id = self.registry.crawl_run_id(timeout=2 * self.config.worker_timeout)
             if self.crawl_run_id is None:
-                self.registry.leave()
+                self.registry.leave({"stats": {}, "finish_reason": "no_crawl_run"})
                 raise RunLockBusy(f"the first worker of the run of {self.describe()} never opened its "
                                   "crawl_runs row")
         self.membership = membership
@@ -239,11 +239,9 @@ class ClusterWorker:
         if not self.run_ended:
             # Stopped before the run ended (a shutdown, a storage failure): the others go on
             # and take over what this worker had taken.
-            record["finish_reason"] = reason
-            self.registry.finish(record)
-            self.registry.leave()
+            self.registry.leave(record)
             return
-        self.registry.finish(record)
+        self.registry.finish({**record, "final": True})
         missing = self.registry.wait_for_workers(self.config.close_wait)
         self.worker_records = self.registry.records()
         self.cluster_stats = merge_records(self.worker_records)
@@ -281,18 +279,29 @@ class ClusterWorker:
 
 
 class ClusterSpiderMiddleware:
-    """Acknowledges each response's request once its output is handled; only the seeding
-    worker runs the spider's ``start()``."""
+    """Acknowledges a response's request once everything it produced is safe: its new
+    requests queued in Redis and its items through the item pipelines (stored). Only the
+    seeding worker runs the spider's ``start()``.
 
-    def __init__(self, worker: ClusterWorker):
+    Scrapy handles a callback's output in parallel tasks, so the end of the callback is not
+    the end of its output. Hence new requests are queued here, at once, as the scraper would
+    (``engine.crawl``), and items are counted until the item signals say each is through.
+    Enabled closest to the engine (the lowest order), it sees the final output."""
+
+    def __init__(self, crawler, worker: ClusterWorker):
+        self.crawler = crawler
         self.worker = worker
+        self._items_in_pipeline: dict = {}  # a response's request -> its items not yet through
+        self._output_done: set = set()  # requests whose callback output has been read whole
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self._item_through, signal=signal)
 
     @classmethod
     def from_crawler(cls, crawler):
         worker = crawler.get_extension(ClusterWorker)
         if worker is None:
             raise NotConfigured("single-process mode")
-        return cls(worker)
+        return cls(crawler, worker)
 
     async def process_start(self, start):
         if not self.worker.seeds:
@@ -301,17 +310,46 @@ class ClusterSpiderMiddleware:
             yield item_or_request
 
     def process_spider_output(self, response, result):
+        request = response.request
         try:
-            yield from result
+            for output in result:
+                if self._pass_on(request, output):
+                    yield output
         finally:
-            self.worker.ack(response.request)
+            self._read_whole(request)
 
     async def process_spider_output_async(self, response, result):
+        request = response.request
         try:
-            async for item_or_request in result:
-                yield item_or_request
+            async for output in result:
+                if self._pass_on(request, output):
+                    yield output
         finally:
-            self.worker.ack(response.request)
+            self._read_whole(request)
+
+    def _pass_on(self, request, output) -> bool:
+        if isinstance(output, Request):
+            self.crawler.engine.crawl(output)  # in Redis before its parent is acknowledged
+            return False
+        if output is not None:
+            self._items_in_pipeline[request] = self._items_in_pipeline.get(request, 0) + 1
+        return True
+
+    def _read_whole(self, request) -> None:
+        self._output_done.add(request)
+        self._ack_when_safe(request)
+
+    def _item_through(self, item, response, spider=None, **kwargs):
+        request = getattr(response, "request", None)
+        if request in self._items_in_pipeline:
+            self._items_in_pipeline[request] -= 1
+            self._ack_when_safe(request)
+
+    def _ack_when_safe(self, request) -> None:
+        if request in self._output_done and not self._items_in_pipeline.get(request):
+            self._output_done.discard(request)
+            self._items_in_pipeline.pop(request, None)
+            self.worker.ack(request)
 
 
 def numeric_stats(stats: dict) -> dict:
@@ -319,8 +357,9 @@ def numeric_stats(stats: dict) -> dict:
 
 
 def merge_records(records: dict[str, dict]) -> dict:
-    """The cluster's counts: every worker's added up; the finish reason is 'finished' only
-    when every worker that reported one finished."""
+    """The cluster's counts: every worker's added up (a worker that stopped early or died
+    counts with its last counts); the finish reason is 'finished' only when every worker
+    present at the end of the run finished (the others' work was taken over)."""
     total: dict = {}
     for record in records.values():
         for name, value in record.get("stats", {}).items():
@@ -328,7 +367,7 @@ def merge_records(records: dict[str, dict]) -> dict:
                 total[name] = max(total.get(name, value), value)
             else:
                 total[name] = total.get(name, 0) + value
-    reasons = sorted({r.get("finish_reason") for r in records.values() if r.get("finish_reason")} - {"finished"})
+    reasons = sorted({r.get("finish_reason") for r in records.values() if r.get("final")} - {"finished"})
     total["finish_reason"] = reasons[0] if reasons else "finished"
     return total
 
