@@ -160,7 +160,10 @@ def test_counts_are_added_up_and_an_unfinished_worker_at_the_end_shows_in_the_re
         "dead": {"downloader/response_count": 2},  # a dead worker's last heartbeat snapshot
     }
     records["dead"] = {"stats": records["dead"]}
+    records["a"]["stats"]["peruwire/sections/empty"] = ["http://a/tag/x/"]
+    records["b"]["stats"]["peruwire/sections/empty"] = ["http://a/tag/x/", "http://b/tag/y/"]
     merged = merge_records(records)
+    assert merged["peruwire/sections/empty"] == ["http://a/tag/x/", "http://b/tag/y/"]
     assert merged["downloader/response_count"] == 18
     assert merged["peruwire/store/run_id"] == 7
     assert merged["finish_reason"] == "finished"

@@ -184,7 +184,7 @@ class ClusterWorker:
         if not self.joined:
             return
         try:
-            self.registry.heartbeat(numeric_stats(self.crawler.stats.get_stats()))
+            self.registry.heartbeat(shareable_stats(self.crawler.stats.get_stats()))
             self._reclaim()
         except redis.RedisError as exc:
             # The heartbeat goes on; if Redis stays away the others take this worker for dead
@@ -234,7 +234,7 @@ class ClusterWorker:
                 loop.stop()
         if not self.joined:
             return
-        record = {"stats": numeric_stats(self.crawler.stats.get_stats()), "finish_reason": reason,
+        record = {"stats": shareable_stats(self.crawler.stats.get_stats()), "finish_reason": reason,
                   "empty_sections": list(_empty_sections(spider))}
         if not self.run_ended:
             # Stopped before the run ended (a shutdown, a storage failure): the others go on
@@ -352,8 +352,10 @@ class ClusterSpiderMiddleware:
             self.worker.ack(request)
 
 
-def numeric_stats(stats: dict) -> dict:
-    return {k: v for k, v in stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+def shareable_stats(stats: dict) -> dict:
+    """The stats that add up across workers: counts, and lists (e.g. the empty sections)."""
+    return {k: v for k, v in stats.items()
+            if (isinstance(v, (int, float)) and not isinstance(v, bool)) or isinstance(v, list)}
 
 
 def merge_records(records: dict[str, dict]) -> dict:
@@ -365,6 +367,8 @@ def merge_records(records: dict[str, dict]) -> dict:
         for name, value in record.get("stats", {}).items():
             if name in NOT_ADDITIVE:
                 total[name] = max(total.get(name, value), value)
+            elif isinstance(value, list):
+                total[name] = total.get(name, []) + [v for v in value if v not in total.get(name, [])]
             else:
                 total[name] = total.get(name, 0) + value
     reasons = sorted({r.get("finish_reason") for r in records.values() if r.get("final")} - {"finished"})
