@@ -17,6 +17,7 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 
 from peruwire_crawl import exitcodes
+from peruwire_crawl.cluster.worker import ClusterWorker
 from peruwire_crawl.signals import run_judged
 from peruwire_crawl.health import COMPLETE_ITEMS_STAT, COVERAGE_STAT, HealthThresholds, failed_checks, run_errors
 from pipelines.dedup import dropped_total
@@ -60,7 +61,14 @@ class RunMonitor:
         if reason == exitcodes.ALREADY_RUNNING_REASON:
             self._write_stats_file()  # the run never started: there is nothing to check
             return
-        reasons = failed_checks(stats, spider.state.get("empty_sections", []), self.thresholds)
+        empty_sections = spider.state.get("empty_sections", [])
+        cluster = self.crawler.get_extension(ClusterWorker)
+        if cluster is not None and cluster.cluster_stats is not None:
+            # A cluster run is judged on every worker's counts, so all exit alike.
+            stats, empty_sections = dict(cluster.cluster_stats), cluster.cluster_empty_sections()
+        reasons = failed_checks(stats, empty_sections, self.thresholds)
+        if cluster is not None:
+            reasons += cluster.cluster_failures
         for failure in reasons:
             logger.error("health check failed: %s", failure)
         self.stats.set_value(HEALTH_REASONS_STAT, reasons)

@@ -61,6 +61,12 @@ PERUWIRE_HEALTH_MAX_STORAGE_FAILURES = 0
 # Write the final crawl stats as JSON to this file at the end of every run (for monitoring).
 PERUWIRE_STATS_FILE = None
 
+# Cluster mode (docs/scale-out.md): with PERUWIRE_REDIS_URL set, this add-on makes the crawl
+# one worker of a cluster sharing its queue through Redis (scrapy-redis); without it, nothing.
+ADDONS = {
+    "peruwire_crawl.cluster.addon.Cluster": 100,
+}
+
 # --- politeness -------------------------------------------------------------------------
 # Names the project and a contact URL, so a site's owners can reach whoever runs the crawl:
 # operators should put their own contact here, e.g. -s "USER_AGENT=peruwire/0.1 (+mailto:you@example.org)".

@@ -32,6 +32,7 @@ from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from peruwire_crawl import settings as project_defaults
+from peruwire_crawl.cluster.worker import ClusterWorker
 from peruwire_crawl.db.engine import (
     DatabaseError,
     check_connection,
@@ -79,7 +80,9 @@ class StorePipeline:
         self.close_retries = close_retries
         self.dead_letter_file = Path(dead_letter_file)
         self.store: ArticleStore | None = None
-        self.run_lock = RunLock(db_url)
+        # Cluster mode: the run lock and the crawl_runs row are the cluster's (one per run).
+        self.cluster = crawler.get_extension(ClusterWorker)
+        self.run_lock = self.cluster.run_lock(db_url) if self.cluster else RunLock(db_url)
         self.run_id: int | None = None
         self.pending: list[dict[str, Any]] = []
         # A dropped duplicate's URL -> (the article it duplicates, the sections that listed it).
@@ -123,7 +126,8 @@ class StorePipeline:
             self.run_lock.acquire()
             upgrade_to_head(engine)
             store = ArticleStore(engine)
-            self.run_id = store.open_run(spider.name)
+            self.run_id = (self.cluster.open_run(lambda: store.open_run(spider.name)) if self.cluster
+                           else store.open_run(spider.name))
         except RunLockBusy as exc:
             engine.dispose()
             logger.warning("Not crawling: %s; this run exits with status %d", exc, ALREADY_RUNNING)
@@ -191,12 +195,24 @@ class StorePipeline:
     def _close_run(self, reason: str) -> None:
         if self.store is None:
             return
-        stats = self.stats.get_stats()
+        try:
+            if self.cluster is None:
+                self._write_run_row(reason, self.stats.get_stats())
+            else:
+                # One worker closes the cluster run's row, with every worker's counts.
+                self.cluster.close_run(
+                    lambda counts, lines: self._write_run_row(counts["finish_reason"], counts, lines))
+        finally:
+            self.store.engine.dispose()
+            self.store = None
+
+    def _write_run_row(self, reason: str, stats: dict, extra_notes: list[str] = ()) -> None:
         failed = stats.get(STATS + "items_failed", 0)
         status = FINISHED if reason == "finished" and not failed else FAILED
         notes = [f"{failed} items written to {self.dead_letter_file}"] if failed else []
+        notes += extra_notes
         # Health checks (peruwire_crawl/extensions.py), when they have already run.
-        health = stats.get(HEALTH_REASONS_STAT) or []
+        health = self.stats.get_value(HEALTH_REASONS_STAT) or []
         if health and status == FINISHED:
             status = UNHEALTHY
         notes += [f"health check failed: {reason}" for reason in health]
@@ -216,9 +232,6 @@ class StorePipeline:
         except DBAPIError as exc:
             logger.error("Could not close crawl run %d in %s: %s", self.run_id,
                          describe_url(self.store.engine.url), first_line(exc.orig))
-        finally:
-            self.store.engine.dispose()
-            self.store = None
 
     # --- batches ----------------------------------------------------------------------
     def flush(self) -> bool:

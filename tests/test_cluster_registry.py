@@ -94,8 +94,10 @@ def test_a_worker_taken_for_dead_that_comes_back_rejoins(make_worker):
     time.sleep(0.5)
     other.reclaim()
     assert b"slow" not in other.server.smembers(other.key("workers"))
+    assert other.lost_workers() == ["slow"]
     slow.heartbeat({"downloader/response_count": 3})
     assert b"slow" in other.server.smembers(other.key("workers"))
+    assert other.lost_workers() == []
     assert other.records()["slow"] == {"downloader/response_count": 3}
 
 
@@ -225,7 +227,9 @@ def test_a_redis_url_switches_the_scheduler_and_commits_each_article(monkeypatch
     assert "peruwire_crawl.cluster.worker.ClusterSpiderMiddleware" in settings.getdict("SPIDER_MIDDLEWARES")
     assert settings.getint("PERUWIRE_STORE_BATCH_SIZE") == 1
     # An operator's own batch size wins.
-    chosen = addon_settings({"PERUWIRE_REDIS_URL": "redis://x/0", "PERUWIRE_STORE_BATCH_SIZE": 20})
+    chosen = addon_settings({"PERUWIRE_REDIS_URL": "redis://x/0"})
+    chosen.set("PERUWIRE_STORE_BATCH_SIZE", 20, priority="cmdline")
+    Cluster().update_settings(chosen)
     assert chosen.getint("PERUWIRE_STORE_BATCH_SIZE") == 20
 
 

@@ -52,5 +52,6 @@ class Cluster:
         settings.set_in_component_priority_dict("EXTENSIONS", "peruwire_crawl.cluster.worker.ClusterWorker", 100)
         settings.set_in_component_priority_dict(
             "SPIDER_MIDDLEWARES", "peruwire_crawl.cluster.worker.ClusterSpiderMiddleware", 10)
-        if (settings.getpriority("PERUWIRE_STORE_BATCH_SIZE") or 0) <= SETTINGS_PRIORITIES[ADDON_PRIORITY]:
-            settings.set("PERUWIRE_STORE_BATCH_SIZE", CLUSTER_STORE_BATCH_SIZE, priority=ADDON_PRIORITY)
+        # Unless the operator chose a batch size for this crawl (-s, or the spider's settings).
+        if (settings.getpriority("PERUWIRE_STORE_BATCH_SIZE") or 0) <= SETTINGS_PRIORITIES["project"]:
+            settings.set("PERUWIRE_STORE_BATCH_SIZE", CLUSTER_STORE_BATCH_SIZE, priority="project")

@@ -63,7 +63,7 @@ local base, me, ttl, stats = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 redis.call('SET', base .. 'heartbeat:' .. me, '1', 'PX', ttl)
 -- A worker taken for dead while it was only slow comes back (its taken requests were
 -- handed out again: at worst they are fetched twice, never lost).
-redis.call('SADD', base .. 'workers', me)
+if redis.call('SADD', base .. 'workers', me) == 1 then redis.call('SREM', base .. 'lost', me) end
 if stats ~= '' then redis.call('HSET', base .. 'stats', me, stats) end
 return redis.call('EXISTS', base .. 'done')
 """

@@ -22,6 +22,8 @@ from peruwire_crawl import settings as project_defaults
 
 DEFAULT_DB_URL = "sqlite:///peruwire.db"
 DB_URL_SETTING = "PERUWIRE_DB_URL"
+# Cluster mode's setting (peruwire_crawl/cluster/): its workers share one PostgreSQL database.
+CLUSTER_SETTING = "PERUWIRE_REDIS_URL"
 # Seconds a writer waits for another's lock (SQLite busy timeout, PostgreSQL
 # lock_timeout) before its batch fails.
 DEFAULT_BUSY_TIMEOUT = project_defaults.PERUWIRE_DB_BUSY_TIMEOUT
@@ -104,7 +106,12 @@ def crawl_engine(crawler: Any) -> Engine:
     engine = getattr(crawler, "_peruwire_engine", None)
     if engine is None:
         settings = crawler.settings
-        engine = make_engine(resolve_db_url(settings),
+        url = resolve_db_url(settings)
+        if settings.get(CLUSTER_SETTING) and make_url(url).get_backend_name() == "sqlite":
+            raise DatabaseError(
+                f"cluster mode ({CLUSTER_SETTING}) needs PostgreSQL, and {describe_url(url)} is SQLite: "
+                "set PERUWIRE_DB_URL=postgresql+psycopg://user@host/dbname")
+        engine = make_engine(url,
                              busy_timeout=settings.getfloat("PERUWIRE_DB_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT))
         crawler._peruwire_engine = engine
     return engine

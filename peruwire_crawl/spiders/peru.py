@@ -299,7 +299,8 @@ class PeruSpider(scrapy.Spider):
             url,
             callback=self.parse_article,
             errback=self.article_failed,
-            meta={"article_url": url},
+            # The listing travels with the request: in cluster mode another worker may read the page.
+            meta={"article_url": url, "listing": self._listings[url]},
         )
 
     def _listing_only_item(self, url: str) -> ArticleItem:
@@ -362,6 +363,7 @@ class PeruSpider(scrapy.Spider):
 
     def parse_article(self, response):
         listed_url = response.meta["article_url"]
+        self._listings.setdefault(listed_url, response.meta.get("listing") or Listing())
         if response.status == 304:  # a change signal's conditional re-read: unchanged
             yield from self._emit(self._not_modified_item(listed_url, response))
             return
@@ -397,6 +399,7 @@ class PeruSpider(scrapy.Spider):
     def article_failed(self, failure):
         """The article page is gone or broken: keep what the listing said, marked incomplete."""
         listed_url = failure.request.meta["article_url"]
+        self._listings.setdefault(listed_url, failure.request.meta.get("listing") or Listing())
         if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in failure.getErrorMessage():
             # Refused on our side: a choice, not an error of the site.
             self.crawler.stats.inc_value("peruwire/articles/not_fetched_by_choice")
@@ -474,8 +477,9 @@ class PeruSpider(scrapy.Spider):
     def spider_idle(self):
         """Safety net for requests Scrapy dropped without calling back (its duplicate filter
         ends a redirect loop that way, its offsite filter a redirect to another host): their
-        articles are kept, marked incomplete, and every held item is released."""
-        for url in sorted(self._articles_in_flight):
+        articles are kept, marked incomplete, and every held item is released. (In cluster
+        mode another worker may be reading them: no net there.)"""
+        for url in sorted(self._articles_in_flight if not self.crawler.settings.get("PERUWIRE_REDIS_URL") else ()):
             self.logger.warning("article page %s never arrived (redirect loop or off-site redirect)", url)
             self._hold(self._unfetched_item(url, "page never arrived: redirect loop or off-site redirect"))
         if self._held:
