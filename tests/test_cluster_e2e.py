@@ -11,11 +11,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
-
 from clusterrun import start_cluster, start_worker, wait_all
 from clustersite import PRIVATE_PREFIX, ClusterSite, SiteShape
 from crawling import crawl
+from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -47,7 +46,7 @@ def pages(result) -> int:
 
 def check_shared_crawl(site: ClusterSite, db_url: str, workers, results, fair_share: float) -> None:
     """Every article fetched once and stored once, every worker busy and healthy, one run row."""
-    for worker, result in zip(workers, results):
+    for worker, result in zip(workers, results, strict=True):
         assert result.returncode == 0, f"{worker.name} exited {result.returncode}:\n{result.log[-3000:]}"
         assert result.stat("robotstxt/response_status_count/200") == site.shape.hosts
     hits = site.article_hits()
@@ -58,7 +57,7 @@ def check_shared_crawl(site: ClusterSite, db_url: str, workers, results, fair_sh
     assert site.hits_under("/robots.txt") == len(workers) * site.shape.hosts
     assert stored_articles(db_url) == {url: 1 for url in site.article_urls()}
     total = sum(pages(r) for r in results)
-    for worker, result in zip(workers, results):
+    for worker, result in zip(workers, results, strict=True):
         assert pages(result) >= fair_share * total, f"{worker.name} did {pages(result)} of {total} pages"
     [run] = crawl_runs(db_url)
     assert run["status"] == "finished"

@@ -18,7 +18,7 @@ from peruwire_crawl.cluster.addon import Cluster
 from peruwire_crawl.cluster.lock import ClusterRunLock
 from peruwire_crawl.cluster.registry import CLOSING, JOIN, SEED, ClusterRegistry
 from peruwire_crawl.cluster.worker import merge_records
-from peruwire_crawl.runlock import RunLock, RunLockBusy
+from peruwire_crawl.db.runlock import RunLock, RunLockBusy
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ together (see peruwire_crawl/robotstxt.py for the Scrapy behaviour this guards a
 from __future__ import annotations
 
 import pytest
-
 from clustersite import PRIVATE_PREFIX, ClusterSite, SiteShape
 from crawling import crawl
 

@@ -49,7 +49,7 @@ class Cluster:
         if not settings.get(REDIS_URL_SETTING):
             return
         settings.set("SCHEDULER", "peruwire_crawl.cluster.scheduler.ClusterScheduler", priority=ADDON_PRIORITY)
-        settings.set_in_component_priority_dict("EXTENSIONS", "peruwire_crawl.cluster.worker.ClusterWorker", 100)
+        settings.set_in_component_priority_dict("EXTENSIONS", "peruwire_crawl.cluster.worker.ClusterWorker", 600)
         settings.set_in_component_priority_dict(
             "SPIDER_MIDDLEWARES", "peruwire_crawl.cluster.worker.ClusterSpiderMiddleware", 10)
         # Unless the operator chose a batch size for this crawl (-s, or the spider's settings).

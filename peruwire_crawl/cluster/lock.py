@@ -1,7 +1,7 @@
 """The run lock of a cluster: held by the cluster's workers together, not by one process.
 
 Single-process runs take an exclusive PostgreSQL advisory lock on the database
-(:mod:`peruwire_crawl.runlock`). Every worker of a cluster run takes the same lock *shared*,
+(:mod:`peruwire_crawl.db.runlock`). Every worker of a cluster run takes the same lock *shared*,
 so workers of one cluster run side by side while a single-process run is refused (and a
 cluster worker is refused while a single-process run holds it). Each worker also holds a
 shared lock naming its cluster (its Redis server and key prefix); a worker finding another
@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from peruwire_crawl.db.engine import describe_url, make_engine
-from peruwire_crawl.runlock import ADVISORY_LOCK_KEY, RunLockBusy
+from peruwire_crawl.db.runlock import ADVISORY_LOCK_KEY, RunLockBusy
 
 # Two-number advisory locks (class, id) name clusters: the class marks them as peruwire's.
 CLUSTER_LOCK_CLASS = 0x7077_0001

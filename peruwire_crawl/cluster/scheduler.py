@@ -22,6 +22,7 @@ class ClusterScheduler(Scheduler):
         from peruwire_crawl.cluster.worker import ClusterWorker
 
         worker = crawler.get_extension(ClusterWorker)
+        worker.attach()  # the run lock and the crawl_runs row become the cluster's
         # Redis is reached through the worker's connection; whether it answers is checked
         # when the worker joins, which refuses an unreachable server in one log line.
         scheduler = cls(server=worker.server, persist=True)

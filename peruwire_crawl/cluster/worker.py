@@ -31,15 +31,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from scrapy import Request, signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
+from sqlalchemy.engine import make_url
 from twisted.internet import task
 
 from peruwire_crawl.cluster.config import ClusterConfig
 from peruwire_crawl.cluster.lock import ClusterRunLock
 from peruwire_crawl.cluster.queue import TAKEN_META_KEY
 from peruwire_crawl.cluster.registry import CLOSING, ClusterRegistry, Membership
-from peruwire_crawl.db.engine import DatabaseError
-from peruwire_crawl.runlock import RunLockBusy
+from peruwire_crawl.db.crawl import CrawlDatabase
+from peruwire_crawl.db.engine import DatabaseError, describe_url
+from peruwire_crawl.db.runlock import RunLockBusy
+from peruwire_crawl.health import CONFIG_ERROR, EXIT_CODE_STAT, RunMonitor, dropped_total, run_errors
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +81,7 @@ class ClusterWorker:
         self.cluster_failures: list[str] = []
         self.worker_records: dict[str, dict] = {}
         self._loops: list[task.LoopingCall] = []
+        self._concluded = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -87,10 +91,19 @@ class ClusterWorker:
         worker = cls(crawler, config)
         crawler.signals.connect(worker.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(worker.spider_idle, signal=signals.spider_idle)
-        # Before the run monitor's handler (extensions are built first, in order), so the
-        # monitor judges the cluster's counts.
         crawler.signals.connect(worker.spider_closed, signal=signals.spider_closed)
         return worker
+
+    def attach(self) -> None:
+        """Take over the run lock and the crawl_runs row of the crawl's database, and give the
+        run monitor the cluster's counts. Called by the scheduler when the engine opens (the
+        extensions cannot look each other up while they are being built)."""
+        database = self.crawler.get_extension(CrawlDatabase)
+        if database is not None and database.shared_run is None:
+            database.share_run(self)
+        monitor = self.crawler.get_extension(RunMonitor)
+        if monitor is not None and monitor.shared_run is None:
+            monitor.share_run(self)
 
     @property
     def joined(self) -> bool:
@@ -103,7 +116,14 @@ class ClusterWorker:
     def describe(self) -> str:
         return f"the cluster at {describe_redis_url(self.config.redis_url)} (prefix {self.config.key_prefix!r})"
 
-    # --- entering the run (called by storage, in place of the run lock) ------------------
+    # --- entering the run (called by the crawl's database, in place of the run lock) ------
+    def check_database(self, db_url: str) -> None:
+        """Workers on several machines share one database: PostgreSQL, not a SQLite file."""
+        if make_url(db_url).get_backend_name() == "sqlite":
+            raise DatabaseError(
+                f"cluster mode (PERUWIRE_REDIS_URL) needs PostgreSQL, and {describe_url(db_url)} is SQLite: "
+                "set PERUWIRE_DB_URL=postgresql+psycopg://user@host/dbname")
+
     def run_lock(self, db_url: str) -> "ClusterWorker":
         self.lock = ClusterRunLock(db_url, identity=self.describe())
         return self
@@ -164,10 +184,6 @@ class ClusterWorker:
     def spider_opened(self, spider):
         if not self.crawler.settings.getbool("PERUWIRE_STORE_ENABLED"):
             # The run's lock, its crawl_runs row and the shared database live in storage.
-            from scrapy.exceptions import CloseSpider
-
-            from peruwire_crawl.exitcodes import CONFIG_ERROR, EXIT_CODE_STAT
-
             logger.error("Cluster mode (PERUWIRE_REDIS_URL) needs storage: PERUWIRE_STORE_ENABLED is off")
             self.crawler.stats.set_value(EXIT_CODE_STAT, CONFIG_ERROR)
             raise CloseSpider("config_error")
@@ -229,13 +245,28 @@ class ClusterWorker:
 
     # --- the end ------------------------------------------------------------------------
     def spider_closed(self, spider, reason):
+        self.conclude(reason)
+
+    def shared_stats(self, own_stats: dict) -> tuple[dict, list[str]]:
+        """For the run monitor: the cluster's counts and what only the cluster can see
+        failing (this worker's own when it did not see the run end)."""
+        self.conclude(own_stats.get("finish_reason", "finished"))
+        if self.cluster_stats is None:
+            return own_stats, []
+        return dict(self.cluster_stats), list(self.cluster_failures)
+
+    def conclude(self, reason: str) -> None:
+        """Once, at the end: publish this worker's final counts, wait for the others', add
+        them up. A worker stopped before the run ended just leaves it to the others."""
+        if self._concluded:
+            return
+        self._concluded = True
         for loop in self._loops:
             if loop.running:
                 loop.stop()
         if not self.joined:
             return
-        record = {"stats": shareable_stats(self.crawler.stats.get_stats()), "finish_reason": reason,
-                  "empty_sections": list(_empty_sections(spider))}
+        record = {"stats": shareable_stats(self.crawler.stats.get_stats()), "finish_reason": reason}
         if not self.run_ended:
             # Stopped before the run ended (a shutdown, a storage failure): the others go on
             # and take over what this worker had taken.
@@ -258,12 +289,6 @@ class ClusterWorker:
             ]
         self.crawler.stats.set_value(STATS + "workers", len(self.worker_records))
         self.crawler.stats.set_value(STATS + "lost_workers", lost)
-
-    def cluster_empty_sections(self) -> list[str]:
-        sections = []
-        for record in self.worker_records.values():
-            sections += [s for s in record.get("empty_sections", []) if s not in sections]
-        return sections
 
     def close_run(self, close_row) -> None:
         """Exactly one worker closes the run's crawl_runs row, with the cluster's counts;
@@ -378,9 +403,6 @@ def merge_records(records: dict[str, dict]) -> dict:
 
 def worker_lines(records: dict[str, dict], lost: list[str]) -> list[str]:
     """One line per worker for crawl_runs.notes: what each did."""
-    from peruwire_crawl.health import run_errors
-    from pipelines.dedup import dropped_total
-
     lines = []
     for worker, record in sorted(records.items()):
         stats = record.get("stats", {})
@@ -392,8 +414,3 @@ def worker_lines(records: dict[str, dict], lost: list[str]) -> list[str]:
             f"{run_errors(stats)} errors"
         )
     return lines
-
-
-def _empty_sections(spider) -> list[str]:
-    state = getattr(spider, "state", None) or {}
-    return state.get("empty_sections", []) if isinstance(state, dict) else getattr(state, "empty_sections", [])
