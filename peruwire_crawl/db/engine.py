@@ -1,4 +1,4 @@
-"""The one place where database URLs are resolved and engines are made.
+"""The one place where engines are made (the crawl's is owned by ``db.crawl.CrawlDatabase``).
 
 ``make_engine`` gives every SQLite connection WAL mode (analysts read while the crawl
 writes), a busy timeout (a writer waits for another instead of failing at once) and
@@ -9,7 +9,6 @@ timeout instead of dead-locking half-way through a transaction.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,43 +17,18 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from peruwire_crawl import settings as project_defaults
+from peruwire_crawl.addon import DEFAULTS
 
-DEFAULT_DB_URL = "sqlite:///peruwire.db"
-DB_URL_SETTING = "PERUWIRE_DB_URL"
 # Seconds a writer waits for another's lock (SQLite busy timeout, PostgreSQL
-# lock_timeout) before its batch fails.
-DEFAULT_BUSY_TIMEOUT = project_defaults.PERUWIRE_DB_BUSY_TIMEOUT
+# lock_timeout) before its batch fails: the setting's default, for engines made outside a
+# crawl (the `peruwire` command, the run lock).
+DEFAULT_BUSY_TIMEOUT = DEFAULTS["PERUWIRE_DB_BUSY_TIMEOUT"]
 # Seconds a PostgreSQL connection attempt may take before the crawl gives up.
 CONNECT_TIMEOUT = 10
 
 
 class DatabaseError(Exception):
     """A database problem told in one plain sentence (no traceback, no password)."""
-
-
-def resolve_db_url(settings: Any = None, explicit: str | None = None) -> str:
-    """The database URL: ``explicit`` (``--db``), else the setting, else the environment.
-
-    ``settings`` is Scrapy's ``Settings`` (or any mapping with ``get``); a value given with
-    ``-s PERUWIRE_DB_URL=...`` wins over the environment variable, which wins over the
-    default of ``settings.py``.
-    """
-    if explicit:
-        return explicit
-    if settings is not None:
-        priority = getattr(settings, "getpriority", lambda name: None)(DB_URL_SETTING)
-        value = settings.get(DB_URL_SETTING)
-        # A value from the command line or a spider beats the environment; the
-        # project default (settings.py, priority "project" = 20) does not.
-        if value and priority is not None and priority > 20:
-            return value
-        env = os.environ.get(DB_URL_SETTING)
-        if env:
-            return env
-        if value:
-            return value
-    return os.environ.get(DB_URL_SETTING) or DEFAULT_DB_URL
 
 
 def describe_url(url: str | URL) -> str:
@@ -93,20 +67,6 @@ def make_engine(url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -
         raise DatabaseError(f"cannot use {describe_url(parsed)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout)
-    return engine
-
-
-def crawl_engine(crawler: Any) -> Engine:
-    """The crawl's one engine on its ``PERUWIRE_DB_URL``, made on first use: storage, dedup's
-    and the incremental crawl's memory of earlier runs share it, and its busy timeout
-    (``PERUWIRE_DB_BUSY_TIMEOUT``). Raises ``DatabaseError`` for a URL that cannot work.
-    (The run lock keeps a connection of its own: see ``peruwire_crawl.runlock``.)"""
-    engine = getattr(crawler, "_peruwire_engine", None)
-    if engine is None:
-        settings = crawler.settings
-        engine = make_engine(resolve_db_url(settings),
-                             busy_timeout=settings.getfloat("PERUWIRE_DB_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT))
-        crawler._peruwire_engine = engine
     return engine
 
 
