@@ -32,8 +32,8 @@ from sqlalchemy.exc import DBAPIError
 from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.db.engine import first_line
 from peruwire_crawl.db.queries import Filters, export_rows
-from peruwire_crawl.db.types import iso
 from peruwire_crawl.signals import articles_stored
+from peruwire_crawl.times import iso
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ on purpose still wins (docs/operations.md, "Scrapy's tools").
 from scrapy.settings import SETTINGS_PRIORITIES
 
 ABOVE_SPIDER = (SETTINGS_PRIORITIES["spider"] + SETTINGS_PRIORITIES["cmdline"]) // 2
-RUN_MONITOR = "peruwire_crawl.extensions.RunMonitor"
+RUN_MONITOR = "peruwire_crawl.health.RunMonitor"
 
 
 def not_a_run(settings, *, store: bool = False) -> None:
