@@ -54,6 +54,16 @@ DEFAULTS: dict[str, Any] = {
     # Incremental crawl: an article published within this many days has its page fetched
     # again on every run, since news gets corrected (peruwire_crawl/incremental.py).
     "PERUWIRE_REFETCH_RECENT_DAYS": 3,
+    # Change signals (peruwire_crawl/changes/): how a run learns which stored articles were
+    # edited without walking the archive, cheapest first; remove one to switch it off, give
+    # an empty list for none. A signal a site lacks is probed again after so many days.
+    "PERUWIRE_CHANGE_SIGNALS": ["wp_rest", "sitemap", "recheck"],
+    "PERUWIRE_CHANGE_SIGNALS_REPROBE_DAYS": 30,
+    # The rolling re-check (sites with neither REST API nor sitemaps): every stored article's
+    # page is asked "changed since?" once within this many days, a slice per run, at most
+    # this many per run.
+    "PERUWIRE_RECHECK_DAYS": 30,
+    "PERUWIRE_RECHECK_MAX_PER_RUN": 50,
     # --- storage (peruwire_crawl/rundb.py, pipelines/store.py) ---
     "PERUWIRE_STORE_ENABLED": True,
     "PERUWIRE_STORE_BATCH_SIZE": 100,  # items per transaction: a crash loses at most this many
@@ -85,8 +95,13 @@ def database_url_default() -> str:
 class Peruwire:
     """Scrapy add-on: sets every peruwire default that nothing else has set."""
 
-    def update_settings(self, settings: BaseSettings) -> None:
+    @classmethod
+    def update_pre_crawler_settings(cls, settings: BaseSettings) -> None:
+        # Before any crawler (and its spider) is made, so a spider's from_crawler sees them.
         apply_defaults(settings)
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        apply_defaults(settings)  # again, for spider settings that came in between
 
 
 def apply_defaults(settings: BaseSettings) -> BaseSettings:

@@ -34,6 +34,8 @@ CONFIG_ERROR = 78  # a bad setting, spider argument, file or database URL: nothi
 # Where a component that decided the status early (the database at start) puts it.
 EXIT_CODE_STAT = "peruwire/exit_code"
 HEALTH_REASONS_STAT = "peruwire/health/failed_checks"
+# Which change signal each source answered by (peruwire_crawl.changes), said once per run.
+CHANGES_SUMMARY_STAT = "peruwire/changes/summary"
 # Finish reasons of runs that stopped before crawling, with the statuses above.
 ALREADY_RUNNING_REASON = "already_running"
 STORAGE_UNAVAILABLE_REASON = "storage_unavailable"
@@ -219,4 +221,5 @@ def summary_line(spider_name: str, stats: dict, seconds: float, failures: list[s
         f"{stats.get('peruwire/store/unchanged', 0)} unchanged, "
         f"{dropped_total(stats)} duplicates, {run_errors(stats)} errors, "
         f"{stats.get('downloader/request_count', 0)} requests in {seconds:.0f} s — {verdict}"
+        + (f"; {stats[CHANGES_SUMMARY_STAT]}" if stats.get(CHANGES_SUMMARY_STAT) else "")
     )
