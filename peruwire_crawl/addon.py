@@ -143,9 +143,7 @@ def _check_like(default):
     """The check for a setting that only has to be of its default's type."""
     if isinstance(default, bool):
         return _read_as(BaseSettings.getbool, "True or False")
-    if isinstance(default, int):
-        return _read_as(BaseSettings.getint, "a whole number", minimum=0)
-    if isinstance(default, float):
+    if isinstance(default, (int, float)):  # durations, shares, hours: fractions allowed
         return _read_as(BaseSettings.getfloat, "a number", minimum=0)
     return None
 
@@ -232,7 +230,13 @@ def _check_db_url(settings: BaseSettings, name: str) -> None:
                           f"(an empty shell variable after sqlite:// gives this): {fix}")
 
 
+# Counts, which their components read as whole numbers (every other number may be 2.5).
+_WHOLE_NUMBER = _read_as(BaseSettings.getint, "a whole number", minimum=0)
 _CHECKS = {
+    "PERUWIRE_STORE_BATCH_SIZE": _WHOLE_NUMBER,
+    "PERUWIRE_STORE_CLOSE_RETRIES": _WHOLE_NUMBER,
+    "PERUWIRE_HEALTH_MAX_STORAGE_FAILURES": _WHOLE_NUMBER,
+    "PERUWIRE_RECHECK_MAX_PER_RUN": _WHOLE_NUMBER,
     DB_URL_SETTING: _check_db_url,
     "PERUWIRE_SECTIONS_FILE": _check_sections_file,
     "PERUWIRE_REPLAY": _check_replay_roots,
