@@ -155,6 +155,7 @@ class RunMonitor:
         self.started = time.monotonic()
         self.stats_file = crawler.settings.get("PERUWIRE_STATS_FILE")
         self._verdict: Verdict | None = None
+        self.shared_run = None  # cluster mode: see share_run()
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -172,6 +173,12 @@ class RunMonitor:
             if adapter.get(field):
                 self.stats.inc_value(COVERAGE_STAT.format(field=field))
 
+    def share_run(self, coordinator) -> None:
+        """Cluster mode (peruwire_crawl/cluster/): judge the run on the counts of every
+        process sharing it, so all exit alike. ``coordinator.shared_stats(stats)`` returns
+        those counts and the failures only the cluster can see."""
+        self.shared_run = coordinator
+
     def verdict(self, reason: str) -> Verdict:
         """Judge the run that ended with ``reason`` (once; later calls get the same)."""
         if self._verdict is None:
@@ -186,7 +193,10 @@ class RunMonitor:
             return Verdict(ALREADY_RUNNING)  # the run never started: there is nothing to check
         if reason == STORAGE_UNAVAILABLE_REASON:
             return Verdict(CONFIG_ERROR)  # nor did this one: its one log line says why
-        failures = failed_checks(stats, self.thresholds)
+        extra = []
+        if self.shared_run is not None:
+            stats, extra = self.shared_run.shared_stats(stats)
+        failures = failed_checks(stats, self.thresholds) + extra
         for failure in failures:
             logger.error("health check failed: %s", failure)
         self.stats.set_value(HEALTH_REASONS_STAT, failures)
