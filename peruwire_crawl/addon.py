@@ -16,10 +16,16 @@ docs/operations.md explains each default and why it was chosen.
 from __future__ import annotations
 
 import os
+import tomllib
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from scrapy.settings import BaseSettings, Settings
+from scrapy.utils.misc import load_object
 from scrapy.utils.project import get_project_settings
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DB_URL_SETTING = "PERUWIRE_DB_URL"
 BUILT_IN_DB_URL = "sqlite:///peruwire.db"
@@ -112,3 +118,129 @@ def crawl_settings() -> Settings:
     command line: the project's (when there is one), then peruwire's defaults. For code
     that runs outside a crawl, such as the ``peruwire`` command."""
     return apply_defaults(get_project_settings())
+
+
+# --- checking the values ------------------------------------------------------------------
+class ConfigError(ValueError):
+    """A setting or spider argument that cannot work, said in one sentence that names it
+    and the fix. ``scrapy crawl`` turns it into exit status 78 before any request."""
+
+
+def check_settings(settings: BaseSettings) -> None:
+    """Raise ``ConfigError`` for the first peruwire setting whose value cannot work. Each
+    value is read the way its component reads it, so what passes here cannot fail later."""
+    for name, default in DEFAULTS.items():
+        check = _CHECKS.get(name) or _check_like(default)
+        if check is not None:
+            check(settings, name)
+
+
+def _fix(name: str, example: str) -> str:
+    return f"give e.g. -s {name}={example}, or leave it out for the default"
+
+
+def _check_like(default):
+    """The check for a setting that only has to be of its default's type."""
+    if isinstance(default, bool):
+        return _read_as(BaseSettings.getbool, "True or False")
+    if isinstance(default, (int, float)):  # durations, shares, hours: fractions allowed
+        return _read_as(BaseSettings.getfloat, "a number", minimum=0)
+    return None
+
+
+def _read_as(getter, kind: str, minimum: float | None = None):
+    def check(settings: BaseSettings, name: str) -> None:
+        try:
+            value = getter(settings, name)
+        except (TypeError, ValueError):
+            value = None
+        if value is None or (minimum is not None and value < minimum):
+            default = DEFAULTS[name]
+            raise ConfigError(f"{name} must be {kind}{' ≥ 0' if minimum is not None else ''}, "
+                              f"not {settings.get(name)!r}: {_fix(name, default)}")
+    return check
+
+
+def _check_coverage(settings: BaseSettings, name: str) -> None:
+    example = "'{\"title\": 1.0, \"body\": 0.8}'"
+    try:
+        shares = settings.getdict(name)
+        valid = all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+                    for v in shares.values())
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ConfigError(f"{name} must be a JSON object of item fields and shares between 0 and 1, "
+                          f"not {settings.get(name)!r}: {_fix(name, example)}")
+
+
+def _check_date(settings: BaseSettings, name: str) -> None:
+    try:
+        date.fromisoformat(str(settings.get(name)))
+    except ValueError:
+        raise ConfigError(f"{name} must be a date as YYYY-MM-DD, not {settings.get(name)!r}: "
+                          f"{_fix(name, DEFAULTS[name])}") from None
+
+
+def _check_sections_file(settings: BaseSettings, name: str) -> None:
+    path = settings.get(name)
+    if not path:
+        return  # the sections.toml shipped in the package
+    fix = "give the path of a sections file like the shipped peruwire_crawl/sections.toml"
+    if not Path(path).is_file():
+        raise ConfigError(f"{name} names {path}, which is not a file: {fix}")
+    try:
+        tomllib.loads(Path(path).read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name} names {path}, which is not valid TOML ({exc}): {fix}") from None
+
+
+def _check_replay_roots(settings: BaseSettings, name: str) -> None:
+    value = settings.get(name)
+    missing = [root for root in str(value or "").split(os.pathsep) if root and not Path(root).is_dir()]
+    if missing:
+        raise ConfigError(f"{name} names {missing[0]}, which is not a directory: give a fixtures "
+                          f"directory, e.g. -s {name}=fixtures/peoplesdispatch")
+
+
+def _check_importable(settings: BaseSettings, name: str) -> None:
+    try:
+        load_object(settings.get(name))
+    except (ImportError, NameError, AttributeError, ValueError):
+        raise ConfigError(f"{name} names {settings.get(name)!r}, which cannot be imported: "
+                          f"{_fix(name, DEFAULTS[name])}") from None
+
+
+def _check_db_url(settings: BaseSettings, name: str) -> None:
+    url = settings.get(name)
+    fix = (f"set it (setting or environment variable) to a file such as {BUILT_IN_DB_URL} "
+           "or a server such as postgresql+psycopg://user@host/dbname")
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018  (a port that is not a number fails only when read)
+    except ValueError:
+        raise ConfigError(f"{name} is not a database URL (its port is not a number): {fix}") from None
+    except (ArgumentError, TypeError):
+        raise ConfigError(f"{name} is not a database URL: {fix}") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"{name} names a {backend} database, which is neither SQLite nor PostgreSQL: {fix}")
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ConfigError(f"{name} {url!r} is an in-memory SQLite database, gone when the crawl ends "
+                          f"(an empty shell variable after sqlite:// gives this): {fix}")
+
+
+# Counts, which their components read as whole numbers (every other number may be 2.5).
+_WHOLE_NUMBER = _read_as(BaseSettings.getint, "a whole number", minimum=0)
+_CHECKS = {
+    "PERUWIRE_STORE_BATCH_SIZE": _WHOLE_NUMBER,
+    "PERUWIRE_STORE_CLOSE_RETRIES": _WHOLE_NUMBER,
+    "PERUWIRE_HEALTH_MAX_STORAGE_FAILURES": _WHOLE_NUMBER,
+    "PERUWIRE_RECHECK_MAX_PER_RUN": _WHOLE_NUMBER,
+    DB_URL_SETTING: _check_db_url,
+    "PERUWIRE_SECTIONS_FILE": _check_sections_file,
+    "PERUWIRE_REPLAY": _check_replay_roots,
+    "PERUWIRE_EARLIEST_DATE": _check_date,
+    "PERUWIRE_DEDUP_STORE": _check_importable,
+    "PERUWIRE_HEALTH_MIN_COVERAGE": _check_coverage,
+}

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 OK = 0  # the run finished and every health check passed
 UNHEALTHY = 1  # the run finished but a health check failed, or it did not finish
 ALREADY_RUNNING = 75  # another run holds this database (EX_TEMPFAIL): skipped, try later
-CONFIG_ERROR = 78  # the database URL is wrong or the database unreachable (EX_CONFIG)
+CONFIG_ERROR = 78  # a bad setting, spider argument, file or database URL: nothing fetched (EX_CONFIG)
 
 # Where a component that decided the status early (the database at start) puts it.
 EXIT_CODE_STAT = "peruwire/exit_code"
@@ -191,6 +191,8 @@ class RunMonitor:
         decided = self.stats.get_value(EXIT_CODE_STAT)
         if reason == ALREADY_RUNNING_REASON:
             return Verdict(ALREADY_RUNNING)  # the run never started: there is nothing to check
+        if reason == STORAGE_UNAVAILABLE_REASON:
+            return Verdict(CONFIG_ERROR)  # nor did this one: its one log line says why
         extra = []
         if self.shared_run is not None:
             stats, extra = self.shared_run.shared_stats(stats)

@@ -51,13 +51,25 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 EXTENSIONS = {
+    # Feeds (-o/-O) hold the articles a run added or changed, as stored (peruwire_crawl/feeds.py).
+    # Before CrawlDatabase: it reads them back when the run ends, before the engine is closed.
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "peruwire_crawl.feeds.StoredFeedExporter": 50,
     # The crawl's database: engine, run lock, migrations, the crawl_runs row.
     "peruwire_crawl.db.crawl.CrawlDatabase": 100,
     # Health checks, the summary line and the verdict (exit status).
     "peruwire_crawl.health.RunMonitor": 500,
 }
 
-# Our `crawl` command returns the run's health as the exit status (peruwire_crawl/health.py).
+# Contracts of the spider's callbacks, run by `scrapy check peru` (peruwire_crawl/contracts.py).
+SPIDER_CONTRACTS = {
+    "peruwire_crawl.contracts.ArticleRequestsContract": 10,
+    "peruwire_crawl.contracts.NextPageContract": 10,
+    "peruwire_crawl.contracts.ArticleContract": 10,
+}
+
+# Our Scrapy commands (peruwire_crawl/commands/): `crawl` exits with the run's status,
+# `settings` shows the add-on's defaults, `parse`/`shell`/`check` never touch the database.
 COMMANDS_MODULE = "peruwire_crawl.commands"
 
 ITEM_PIPELINES = {

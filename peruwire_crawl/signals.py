@@ -3,6 +3,10 @@
 ``run_judged(spider, healthy)``: sent by the run monitor at the end of a run, once the
 health checks have decided. Components that should keep something only after a good run
 (the section pages' validators) listen for it.
+
+``articles_stored(urls)``: sent by the storage pipeline after each committed batch, with the
+URLs of the articles it added or changed (the feed exporter listens: peruwire_crawl/feeds.py).
 """
 
 run_judged = object()
+articles_stored = object()

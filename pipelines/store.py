@@ -35,6 +35,7 @@ from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.db.engine import first_line
 from peruwire_crawl.db.store import BadRecord, record_from_item, record_to_json
 from peruwire_crawl.identity import DuplicateItem
+from peruwire_crawl.signals import articles_stored
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class StorePipeline:
         """Store the pending items; True when none is left pending."""
         batch, self.pending = self.pending, []
         try:
-            self._count(self.store.write(batch, run_id=self.database.run_id))
+            self._stored(self.store.write(batch, run_id=self.database.run_id))
         except OperationalError as exc:
             self._refused(batch, exc)
             return False
@@ -142,7 +143,7 @@ class StorePipeline:
     def _write_one_by_one(self, batch: list[dict[str, Any]]) -> None:
         for record in batch:
             try:
-                self._count(self.store.write([record], run_id=self.database.run_id))
+                self._stored(self.store.write([record], run_id=self.database.run_id))
             except OperationalError as exc:
                 self._refused([record], exc)
             except (DBAPIError, StatementError) as exc:
@@ -158,10 +159,13 @@ class StorePipeline:
             len(batch), first_line(getattr(exc, "orig", None) or exc), len(self.pending),
         )
 
-    def _count(self, outcomes) -> None:
+    def _stored(self, outcomes) -> None:
+        """A committed write: counted, and its new and changed articles announced (feeds)."""
         self.stats.inc_value(STATS + "batches")
         for outcome, count in outcomes.items():
             self.stats.inc_value(STATS + outcome, count)
+        if outcomes.changed:
+            self.crawler.signals.send_catch_log(signal=articles_stored, urls=outcomes.changed)
 
     def _dead_letter(self, records: list[dict[str, Any]], why: str) -> None:
         self.stats.inc_value(STATS + "items_failed", len(records))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from tests.crawling import FIXTURES, crawl
@@ -51,6 +53,7 @@ def replayed(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("replay")
     result = crawl(tmp_path)
     assert result.stat("finish_reason") == "finished", result.log[-3000:]
+    result.database = tmp_path / "peruwire.db"
     return result
 
 
@@ -94,10 +97,13 @@ def test_an_article_listed_by_three_sections_records_them_all(by_url):
     assert set(item["sections"]) == SECTIONS
 
 
-def test_a_missing_article_page_keeps_the_listing_data_marked_incomplete(by_url):
+def test_a_missing_article_page_keeps_the_listing_data_marked_incomplete(by_url, replayed):
     item = by_url[MISSING_PAGE]
     assert item["complete"] is False
-    assert item["incomplete_reason"] == "HTTP 404"
+    # The feed holds the article as `peruwire export` gives it; the reason is in its row.
+    with sqlite3.connect(replayed.database) as db:
+        (reason,) = db.execute("SELECT incomplete_reason FROM articles WHERE url = ?", (MISSING_PAGE,)).fetchone()
+    assert reason == "HTTP 404"
     assert item["title"] and item["body"] is None
 
 

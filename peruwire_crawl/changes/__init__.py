@@ -36,6 +36,7 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from peruwire_crawl.addon import ConfigError
 from peruwire_crawl.changes import recheck, sitemaps, wordpress
 from peruwire_crawl.changes.state import MISSING, OFFERED, REFUSED, Offer, SignalState, StoredArticle
 from peruwire_crawl.db.crawl import CrawlDatabase
@@ -116,8 +117,8 @@ class ChangeSignals:
         enabled = tuple(s for s in SIGNALS if s in asked)
         unknown = asked - set(SIGNALS)
         if unknown:
-            raise ValueError(f"PERUWIRE_CHANGE_SIGNALS: unknown signal(s) {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(SIGNALS)}")
+            raise ConfigError(f"PERUWIRE_CHANGE_SIGNALS names unknown signal(s) {', '.join(sorted(unknown))}: "
+                              f"give some of {', '.join(SIGNALS)}, or -s PERUWIRE_CHANGE_SIGNALS= for none")
         if not enabled or not settings.getbool("PERUWIRE_STORE_ENABLED"):
             return None
         signals = cls(

@@ -23,6 +23,7 @@ from scrapy.exceptions import CloseSpider, NotConfigured
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from peruwire_crawl.addon import DEFAULTS
 from peruwire_crawl.db.engine import DatabaseError, check_connection, describe_url, first_line, make_engine
 from peruwire_crawl.db.migrate import upgrade_to_head
 from peruwire_crawl.db.runlock import RunLock, RunLockBusy
@@ -111,15 +112,16 @@ class CrawlDatabase:
             logger.warning("Not crawling: %s; this run exits with status %d", exc, ALREADY_RUNNING)
             self._stop(ALREADY_RUNNING, ALREADY_RUNNING_REASON)
         except DatabaseError as exc:
-            logger.error("Storage unavailable, stopping the crawl: %s", exc)
+            logger.error("Storage unavailable, stopping the crawl: %s (check PERUWIRE_DB_URL and the "
+                         "database it names)", exc)
             self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON)
         except DBAPIError as exc:
-            logger.error("Storage unavailable, stopping the crawl: %s: %s",
-                         describe_url(self.db_url), first_line(exc.orig))
+            logger.error("Storage unavailable, stopping the crawl: %s: %s (check PERUWIRE_DB_URL and the "
+                         "database it names)", describe_url(self.db_url), first_line(exc.orig))
             self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON)
         except Exception as exc:  # why: a crawl that cannot store must not run on, storing nothing
-            logger.error("Storage unavailable, stopping the crawl: %s: %s",
-                         describe_url(self.db_url), first_line(exc))
+            logger.error("Storage unavailable, stopping the crawl: %s: %s (check PERUWIRE_DB_URL and the "
+                         "database it names)", describe_url(self.db_url), first_line(exc))
             self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON)
         self.store = store
         self.stats.set_value(STORE_STATS + "run_id", self.run_id)
@@ -179,3 +181,29 @@ class CrawlDatabase:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def record_refused_run(settings, spider: str, reason: str, notes: str) -> bool:
+    """A run stopped before it began (a configuration mistake), recorded as a ``failed``
+    ``crawl_runs`` row so that ``peruwire runs`` shows it. Nothing else is written; False
+    when the database itself cannot be used (then the log line is the only record)."""
+    try:
+        busy_timeout = settings.getfloat("PERUWIRE_DB_BUSY_TIMEOUT")
+    except ValueError:  # the mistake being recorded may be this very setting
+        busy_timeout = DEFAULTS["PERUWIRE_DB_BUSY_TIMEOUT"]
+    try:
+        engine = make_engine(settings.get("PERUWIRE_DB_URL"), busy_timeout=busy_timeout)
+    except Exception:  # why: a URL that cannot work is itself the mistake being reported
+        return False
+    try:
+        check_connection(engine)
+        upgrade_to_head(engine)
+        store = ArticleStore(engine)
+        run_id = store.open_run(spider)
+        store.close_run(run_id, status=FAILED, finish_reason=reason, notes=notes, pages_fetched=0,
+                        new=0, updated=0, unchanged=0, duplicates=0, errors=1)
+        return True
+    except Exception:  # why: an unusable database only means the refusal goes unrecorded
+        return False
+    finally:
+        engine.dispose()

@@ -7,8 +7,13 @@ by a newer peruwire) is refused, never touched.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import logging
+import shutil
+import tempfile
 from importlib import resources
+from pathlib import Path
 
 # Alembic announces its plugins at INFO when imported, on every run; a crawl's log should
 # show the upgrades it ran ("Running upgrade 0002 -> 0003"), not that chatter. Set before
@@ -29,8 +34,32 @@ class DatabaseTooNew(DatabaseError):
     """The database was migrated by a newer peruwire than this one."""
 
 
+@functools.cache
+def migrations_directory() -> Path:
+    """The shipped migrations as a directory on disk. Alembic reads scripts from files; from
+    a zipped egg (how Scrapyd runs a deployed project) they are copied out once per process."""
+    shipped = resources.files("peruwire_crawl") / "migrations"
+    if isinstance(shipped, Path):
+        return shipped
+    copy = Path(tempfile.mkdtemp(prefix="peruwire-migrations-"))
+    atexit.register(shutil.rmtree, copy, True)
+    _copy_tree(shipped, copy)
+    return copy
+
+
+def _copy_tree(source, target: Path) -> None:
+    for entry in source.iterdir():
+        if entry.name == "__pycache__":
+            continue
+        if entry.is_dir():
+            (target / entry.name).mkdir()
+            _copy_tree(entry, target / entry.name)
+        elif not entry.name.endswith(".pyc"):
+            (target / entry.name).write_bytes(entry.read_bytes())
+
+
 def alembic_config() -> Config:
-    directory = resources.files("peruwire_crawl") / "migrations"
+    directory = migrations_directory()
     config = Config(str(directory / "alembic.ini"))
     config.set_main_option("script_location", str(directory))
     return config

@@ -134,6 +134,7 @@ class Filters:
     language: str | None = None
     source: str | None = None
     section: str | None = None
+    urls: list[str] | None = None  # only these articles (a run's feed)
     author: str | None = None
 
     def normalised(self) -> Filters:
@@ -160,6 +161,8 @@ class Filters:
             clauses.append(articles.c.language == self.language)
         if self.source:
             clauses.append(articles.c.source == self.source)
+        if self.urls is not None:
+            clauses.append(articles.c.url.in_(self.urls))
         if self.section:
             clauses.append(articles.c.id.in_(
                 select(article_sections.c.article_id).where(article_sections.c.section_url == self.section)))

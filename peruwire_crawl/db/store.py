@@ -70,6 +70,15 @@ RECORD_FIELDS = ("url", "source", *CONTENT_COLUMNS, "complete", "incomplete_reas
                  *LINK_FIELDS, *FETCH_FIELDS)
 
 
+class Outcomes(Counter):
+    """How many records of a write were new/updated/unchanged, and (``changed``) the URLs of
+    those new or updated, in the order written: what a run's feed exports."""
+
+    def __init__(self):
+        super().__init__()
+        self.changed: list[str] = []
+
+
 class BadRecord(ValueError):
     """An item that can never be stored as it is (no URL, a date that is not a date)."""
 
@@ -184,13 +193,14 @@ class ArticleStore:
 
     # --- articles ---------------------------------------------------------------------
     def write(self, records: Iterable[Mapping[str, Any]], *, run_id: int | None = None,
-              now: datetime | None = None) -> Counter[str]:
-        """Store every record in one transaction; return how many were new/updated/unchanged.
+              now: datetime | None = None) -> Outcomes:
+        """Store every record in one transaction; return how many were new/updated/unchanged
+        (and which changed).
 
         Raises the database's error, having stored nothing, if the transaction fails.
         """
         now = now or utc_now()
-        outcomes: Counter[str] = Counter()
+        outcomes = Outcomes()
         unchanged: list[dict[str, Any]] = []
         sections: list[dict[str, Any]] = []
         translations: list[dict[str, Any]] = []
@@ -204,6 +214,7 @@ class ArticleStore:
                     unchanged.append({"article_id": article_id, "now": now})
                 else:
                     changed.append(article_id)
+                    outcomes.changed.append(record["url"])
                 sections += [{"article_id": article_id, "section_url": url, "first_seen_at": now}
                              for url in record["sections"]]
                 translations += [{"article_id": article_id, "translation_url": url}

@@ -25,6 +25,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from peruwire_crawl.addon import ConfigError
 from peruwire_crawl.changes import SIGNALS as CHANGE_SIGNALS
 from peruwire_crawl.changes import ChangeSignals, Refetch
 from peruwire_crawl.db.crawl import CrawlDatabase
@@ -34,6 +35,7 @@ from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
 from peruwire_crawl.items import ArticleItem
 from peruwire_crawl.normalize.dates import url_date_candidates
 from peruwire_crawl.pages import ArticlePage, SectionPage
+from peruwire_crawl.pages.kind import ARTICLE, page_kind
 from peruwire_crawl.pages.sites import rules_for
 from peruwire_crawl.signals import run_judged
 from peruwire_crawl.sources import SourceRegistry
@@ -46,6 +48,7 @@ NOT_FETCHED = "not fetched: "
 # Incomplete articles whose failure will not pass by itself are not retried at the start of
 # every run (a page listing them again still gets them fetched): gone pages and refusals.
 PERMANENT_FAILURES = ("HTTP 404", "HTTP 410", NOT_FETCHED)
+ARGUMENTS = "-a sections=URL[,URL...] and -a mode=full"
 
 
 @dataclass
@@ -61,11 +64,16 @@ class PeruSpider(scrapy.Spider):
     name = "peru"
 
     def __init__(self, *args, sections: str | None = None, mode: str = INCREMENTAL, **kwargs):
+        # A misspelt argument would be ignored silently; Scrapyd's own (_job) start with "_".
+        unknown = sorted(name for name in kwargs if not name.startswith("_"))
+        if unknown:
+            raise ConfigError(f"{self.name} takes no spider argument {unknown[0]!r}: it takes {ARGUMENTS}")
         super().__init__(*args, **kwargs)
         self.state = {}  # replaced by the saved state when resuming with JOBDIR
         self.sections_arg = sections
         if mode not in (INCREMENTAL, FULL):
-            raise ValueError(f"mode must be '{INCREMENTAL}' or '{FULL}', not {mode!r}")
+            raise ConfigError(f"the spider argument mode must be '{INCREMENTAL}' or '{FULL}', not {mode!r}: "
+                              "give -a mode=full, or leave it out for an incremental run")
         self.mode = mode
 
     @classmethod
@@ -84,6 +92,10 @@ class PeruSpider(scrapy.Spider):
         spider.changes = ChangeSignals.from_crawler(crawler)
         crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
+        # An article request is in flight once the engine has it (scheduled, or dropped by a
+        # filter): what `scrapy parse` or `scrapy check` only looks at never is.
+        crawler.signals.connect(spider.request_handed_over, signal=signals.request_scheduled)
+        crawler.signals.connect(spider.request_handed_over, signal=signals.request_dropped)
         crawler.signals.connect(spider.run_judged, signal=run_judged)
         return spider
 
@@ -96,13 +108,19 @@ class PeruSpider(scrapy.Spider):
         self.memory = CrawlMemory(lambda: database.engine) if database is not None else None
 
     def _section_urls(self) -> list[str]:
-        if self.sections_arg:
+        example = ("give e.g. -a sections=https://peoplesdispatch.org/tag/peru/, "
+                   "or leave it out for the configured sections")
+        if self.sections_arg is not None:
             urls = [u.strip() for u in self.sections_arg.split(",") if u.strip()]
+            if not urls:
+                raise ConfigError(f"the spider argument sections is empty: {example}")
+            named_by = "the spider argument sections"
         else:
             urls = self.sources.all_sections()
+            named_by = "the sections file (PERUWIRE_SECTIONS_FILE)"
         bad = [u for u in urls if not is_http_url(u)]
         if bad:
-            raise ValueError(f"sections must be http(s) URLs: {', '.join(bad)}")
+            raise ConfigError(f"{named_by} must list http(s) URLs, not {bad[0]!r}: {example}")
         return list(dict.fromkeys(canonical_url(u) for u in urls))
 
     # --- bookkeeping kept in self.state (persisted with JOBDIR) ---------------------------
@@ -166,10 +184,8 @@ class PeruSpider(scrapy.Spider):
                 yield self._article_request(article.url, reason="recent" if article.complete else "incomplete")
 
     def _listing_request(self, url: str, section: str, page_number: int):
-        if url in self._listing_pages_seen:
+        if not self._listing_page_started(url):
             return None  # a pagination loop, or two sections sharing a page
-        self._listing_pages_seen.add(url)
-        self._listing_pages_in_flight(+1)
         return scrapy.Request(
             url,
             headers=self._conditional_headers(url),
@@ -178,6 +194,14 @@ class PeruSpider(scrapy.Spider):
             meta={"section": section, "page_number": page_number, "listing_url": url,
                   "handle_httpstatus_list": [304]},
         )
+
+    def _listing_page_started(self, url: str) -> bool:
+        """Count a listing page as being read, unless it already was."""
+        if url in self._listing_pages_seen:
+            return False
+        self._listing_pages_seen.add(url)
+        self._listing_pages_in_flight(+1)
+        return True
 
     def _conditional_headers(self, url: str) -> dict[str, str]:
         """"Changed since?" headers from the last run's validators (incremental mode only)."""
@@ -191,7 +215,23 @@ class PeruSpider(scrapy.Spider):
             headers["If-Modified-Since"] = known.last_modified
         return headers
 
+    def parse(self, response):
+        """A page no callback was named for (`scrapy parse URL`): a section listing or an
+        article, as the page itself says (peruwire_crawl/pages/kind.py)."""
+        if page_kind(response.text, response.url) == ARTICLE:
+            return self.parse_article(response)
+        return self.parse_section(response)
+
     def parse_section(self, response):
+        """A section page: its articles to fetch, then its next page.
+
+        @url https://peoplesdispatch.org/tag/new-peru-left/
+        @article_requests 8
+        @next_page
+        """
+        if "section" not in response.meta:  # asked for by hand (scrapy parse, check)
+            self._listing_page_started(response.url)
+            response.meta.update(section=response.url, page_number=1, listing_url=response.url)
         if response.status == 304:
             self.crawler.stats.inc_value("peruwire/sections/not_modified")
             yield from self._listing_page_done()
@@ -299,7 +339,6 @@ class PeruSpider(scrapy.Spider):
     def _article_request(self, url: str, reason: str):
         self._fetch_reasons[url] = reason
         self.crawler.stats.inc_value(f"peruwire/articles/fetch_reason/{reason}")
-        self._articles_in_flight.add(url)
         return scrapy.Request(
             url,
             callback=self.parse_article,
@@ -366,9 +405,21 @@ class PeruSpider(scrapy.Spider):
 
     # --- articles ---------------------------------------------------------------------------
 
+    def request_handed_over(self, request, spider=None):
+        if request.callback == self.parse_article and "article_url" in request.meta:
+            self._articles_in_flight.add(request.meta["article_url"])
+
     def parse_article(self, response):
-        listed_url = response.meta["article_url"]
-        self._listings.setdefault(listed_url, response.meta.get("listing") or Listing())
+        """An article page: its item, with every field the page shows.
+
+        @url https://peoplesdispatch.org/2023/06/16/perus-de-facto-president-blames-protesters-for-their-own-deaths-at-the-hands-of-state-forces/
+        @article title published_at body
+        """
+        listed_url = response.meta.get("article_url")
+        if listed_url is None:  # asked for by hand (scrapy parse, check): no listing named it
+            listed_url = response.meta["article_url"] = canonical_url(response.url)
+        else:
+            self._listings.setdefault(listed_url, response.meta.get("listing") or Listing())
         if response.status == 304:  # a change signal's conditional re-read: unchanged
             yield from self._emit(self._not_modified_item(listed_url, response))
             return
@@ -429,7 +480,7 @@ class PeruSpider(scrapy.Spider):
         return item
 
     def _item_from_listing(self, url: str) -> ArticleItem:
-        listing = self._listings[url]
+        listing = self._listings.get(url) or Listing()
         return ArticleItem(
             url=url,
             source=self.sources.for_url(url).key,
