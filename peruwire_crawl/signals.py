@@ -3,6 +3,11 @@
 ``run_judged(spider, healthy)``: sent by the run monitor at the end of a run, once the
 health checks have decided. Components that should keep something only after a good run
 (the section pages' validators) listen for it.
+
+``article_listed_again(url, section)``: sent by the spider when a section lists an article
+whose item has already gone out (items do not wait for the last listing page); storage
+adds the section to the stored article ``url``.
 """
 
 run_judged = object()
+article_listed_again = object()
