@@ -64,7 +64,12 @@ DEFAULTS: dict[str, Any] = {
     # this many per run.
     "PERUWIRE_RECHECK_DAYS": 30,
     "PERUWIRE_RECHECK_MAX_PER_RUN": 50,
-    # --- storage (peruwire_crawl/rundb.py, pipelines/store.py) ---
+    # Bounds on every walk: listing pages read per section and per run (pagination that
+    # never ends stops here; the run is then unhealthy). The run's time budget is Scrapy's
+    # CLOSESPIDER_TIMEOUT (settings.py).
+    "PERUWIRE_MAX_SECTION_PAGES": 2000,
+    "PERUWIRE_MAX_LISTING_PAGES": 10000,
+    # --- storage (peruwire_crawl/db/crawl.py, pipelines/store.py) ---
     "PERUWIRE_STORE_ENABLED": True,
     "PERUWIRE_STORE_BATCH_SIZE": 100,  # items per transaction: a crash loses at most this many
     # Seconds a writer waits for a lock (SQLite busy_timeout, PostgreSQL lock_timeout).
@@ -76,8 +81,14 @@ DEFAULTS: dict[str, Any] = {
     # --- run health (peruwire_crawl/health.py): a failed check makes the crawl exit 1 ---
     # Coverage = share of fetched article pages with the field.
     "PERUWIRE_HEALTH_MIN_COVERAGE": {"title": 1.0, "published_at": 0.9, "body": 0.8},
+    # Share of the articles (of the listing pages) asked for whose page could not be read;
+    # retries are not counted, and a media post without a body is no failure.
     "PERUWIRE_HEALTH_MAX_ERROR_RATE": 0.2,
+    # A ratio (coverage, error rate) fails a run only over at least this many articles.
+    "PERUWIRE_HEALTH_MIN_SAMPLE": 10,
     "PERUWIRE_HEALTH_MAX_STORAGE_FAILURES": 0,
+    # Items that left the pipelines without being stored (dropped, or failed with an error).
+    "PERUWIRE_HEALTH_MAX_LOST_ITEMS": 0,
     # Write the final crawl stats as JSON to this file at the end of every run (for monitoring).
     "PERUWIRE_STATS_FILE": None,
     # --- politeness (peruwire_crawl/middlewares.py) ---

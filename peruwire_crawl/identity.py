@@ -9,7 +9,8 @@ item pipelines (dedup) need the same answers:
   title rule (same source, same title key, close dates, not a translation pair);
 - :class:`SeenStore` is what dedup asks of the articles earlier runs stored, and
   :class:`MemorySeenStore` the in-memory one;
-- :class:`DuplicateItem` is how a dropped duplicate names the article it duplicates.
+- :class:`DuplicateItem` is how a dropped duplicate names the article it duplicates;
+- :class:`ArticleKeys` decides which URL of a fetched page is the article's key.
 
 The rules that apply them to a crawl's items are in ``pipelines/dedup.py``.
 """
@@ -23,12 +24,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from peruwire_crawl.times import to_utc_or_none
-from peruwire_crawl.urls import canonical_url
+from peruwire_crawl.urls import canonical_url, is_http_url
 
 
 class DuplicateItem(DropItem):
@@ -222,3 +224,73 @@ class MemorySeenStore:
 
     def __len__(self) -> int:
         return len(self._by_url)
+
+
+# --- which URL is an article's key ---------------------------------------------------------
+
+# Paths that name a listing or the site itself, never one article: the home page, archives
+# (tag, category, author, date, search), pagination and feeds.
+_NOT_AN_ARTICLE_PATH = re.compile(
+    r"^/?$|^/(?:tag|tags|category|categories|author|topics?|search|section)(?:/|$)"
+    r"|/page/\d+/?$|/feed/?$|^/\d{4}(?:/\d{2}){0,2}/?$"
+)
+KEY_REJECTED_STATS = "peruwire/articles/key_rejected/"
+DECLARED = "rel=canonical/og:url"  # what the page says its URL is
+REDIRECT = "redirect"  # where the server's redirects ended
+
+
+class ArticleKeys:
+    """Which URL is an article's key (DESIGN.md: "canonical absolute URL of the article").
+
+    A fetched page offers URLs for itself: the ``rel=canonical`` / ``og:url`` it declares,
+    and where redirects ended. One is trusted only when it is an article URL on the source's
+    hosts, not a home, section or tag page, and (for a declared URL) one that no other
+    listed article is, or has claimed: a site whose every page declares
+    its home page canonical, or whose article B declares A's URL, would otherwise fold
+    several articles into one row. Otherwise the listed URL stays the key; each refusal is
+    logged and counted (``peruwire/articles/key_rejected/<why>``).
+
+    ``is_listed(url)`` answers whether this run listed ``url`` as an article; ``claims``
+    holds only the keys that differ from their listed URL.
+    """
+
+    def __init__(self, is_listed, claims: dict[str, str], not_articles: Iterable[str] = (),
+                 stats=None, log=None):
+        self.is_listed = is_listed
+        self.claims = claims  # key -> the listed URL that claimed it (the caller keeps it)
+        self.not_articles = {canonical_url(url) for url in not_articles}  # the section pages
+        self.stats = stats
+        self.log = log
+
+    def key(self, listed_url: str, offered: Iterable[tuple[str, str | None]], source) -> str:
+        """The key for the article listed as ``listed_url``: the first ``(what, url)`` of
+        ``offered`` (most trusted first, e.g. ``("rel=canonical", ...)``) that passes."""
+        for what, url in offered:
+            if not url or not is_http_url(url):
+                continue
+            candidate = canonical_url(url)
+            if candidate == listed_url:
+                return listed_url
+            refusal = self._refusal(what, listed_url, candidate, source)
+            if refusal is None:
+                self.claims[candidate] = listed_url
+                return candidate
+            if self.stats is not None:
+                self.stats.inc_value(KEY_REJECTED_STATS + refusal.split(":")[0].replace(" ", "_"))
+            if self.log is not None:
+                self.log("not using %s %s as the key of %s: %s", what, candidate, listed_url, refusal)
+        return listed_url
+
+    def _refusal(self, what: str, listed_url: str, candidate: str, source) -> str | None:
+        if not source.owns(candidate):
+            return "another host"
+        if candidate in self.not_articles or _NOT_AN_ARTICLE_PATH.search(urlsplit(candidate).path):
+            return "not an article page"
+        if what == REDIRECT:
+            return None  # the server sent us there: the page read is that URL's
+        if self.is_listed(candidate):
+            return "another listed article"
+        claimant = self.claims.get(candidate)
+        if claimant is not None and claimant != listed_url:
+            return f"claimed by another: {claimant}"
+        return None

@@ -52,6 +52,7 @@ class ArticleItem:
     # --- crawl facts ---
     complete: bool = True  # False when the article page was not fetched or could not be read
     page_fetched: bool = True  # False when the incremental crawl judged the listing enough
+    media_only: bool = False  # a video/audio/gallery post: read, and no body is expected
     incomplete_reason: str | None = None  # e.g. "HTTP 404", "DNS lookup failed"
     fetched_at: str | None = None  # ISO 8601 UTC time the article page was fetched
     listed_title: str | None = None  # title exactly as the section listing showed it

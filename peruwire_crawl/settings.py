@@ -30,6 +30,9 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
+# The run's time budget, in seconds: a run still going after 2 h is stopped gracefully,
+# keeps what it read, and is judged unhealthy (pagination that never ends, a crawl trap).
+CLOSESPIDER_TIMEOUT = 2 * 60 * 60
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]

@@ -4,9 +4,14 @@
 health checks have decided. Components that should keep something only after a good run
 (the section pages' validators) listen for it.
 
+``article_listed_again(url, section)``: sent by the spider when a section lists an article
+whose item has already gone out (items do not wait for the last listing page); storage
+adds the section to the stored article ``url``.
+
 ``articles_stored(urls)``: sent by the storage pipeline after each committed batch, with the
 URLs of the articles it added or changed (the feed exporter listens: peruwire_crawl/feeds.py).
 """
 
 run_judged = object()
+article_listed_again = object()
 articles_stored = object()

@@ -29,13 +29,16 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.db.engine import first_line
+from peruwire_crawl.db.runlock import RunLockLost
 from peruwire_crawl.db.store import BadRecord, record_from_item, record_to_json
+from peruwire_crawl.health import EXIT_CODE_STAT, RUN_LOCK_LOST_REASON, UNHEALTHY
 from peruwire_crawl.identity import DuplicateItem
-from peruwire_crawl.signals import articles_stored
+from peruwire_crawl.signals import article_listed_again, articles_stored
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +56,10 @@ class StorePipeline:
         self.close_retries = close_retries
         self.dead_letter_file = Path(dead_letter_file)
         self.pending: list[dict[str, Any]] = []
-        # A dropped duplicate's URL -> (the article it duplicates, the sections that listed it).
-        self.pending_duplicates: dict[str, tuple[str, list[str]]] = {}
+        # Sightings of stored articles to record with the next batch: a URL -> (the article
+        # it is, the sections that listed it). A dropped duplicate's URL becomes an alias of
+        # the article; an article listed again by a later section gains that section.
+        self.pending_sightings: dict[str, tuple[str, list[str]]] = {}
         self._next_try = 0.0
 
     @classmethod
@@ -72,6 +77,7 @@ class StorePipeline:
             dead_letter_file=settings.get("PERUWIRE_DEAD_LETTER_FILE"),
         )
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(pipeline.article_listed_again, signal=article_listed_again)
         return pipeline
 
     @property
@@ -97,13 +103,23 @@ class StorePipeline:
         (an alias), and the sections that listed it list the article."""
         if self.store is not None and isinstance(exception, DuplicateItem):
             adapter = ItemAdapter(item)
-            self.pending_duplicates[adapter["url"]] = (exception.duplicate_of, list(adapter.get("sections") or []))
+            self._sighted(adapter["url"], exception.duplicate_of, adapter.get("sections") or [])
+
+    def article_listed_again(self, url: str, section: str) -> None:
+        """A later section page lists an article whose item already went by: an update of
+        its sections, written with the next batch."""
+        if self.store is not None:
+            self._sighted(url, url, [section])
+
+    def _sighted(self, url: str, article_url: str, sections: list[str]) -> None:
+        _, known = self.pending_sightings.get(url, (article_url, []))
+        self.pending_sightings[url] = (article_url, list(dict.fromkeys([*known, *sections])))
 
     def close_spider(self, spider=None) -> None:
         if self.store is None:
             return
         for attempt in range(self.close_retries + 1):
-            if not (self.pending or self.pending_duplicates) or self.flush():
+            if not (self.pending or self.pending_sightings) or self.flush():
                 break
             if attempt < self.close_retries:
                 time.sleep(self.retry_delay)
@@ -114,6 +130,8 @@ class StorePipeline:
     # --- batches ----------------------------------------------------------------------
     def flush(self) -> bool:
         """Store the pending items; True when none is left pending."""
+        if not self._still_locked():
+            return True
         batch, self.pending = self.pending, []
         try:
             self._stored(self.store.write(batch, run_id=self.database.run_id))
@@ -126,18 +144,36 @@ class StorePipeline:
         except Exception as exc:  # why: whatever went wrong, the batch is kept, never dropped
             self._refused(batch, exc)
             return False
-        self._write_duplicates()
+        self._write_sightings()
         return not self.pending
 
-    def _write_duplicates(self) -> None:
-        """A dropped duplicate's URL becomes an alias and its sections are added to the
-        article it duplicates. A saving, not data: one that cannot be written is logged
-        and let go (the next run then fetches that URL once more)."""
-        duplicates, self.pending_duplicates = self.pending_duplicates, {}
+    def _still_locked(self) -> bool:
+        """Whether this run still holds the run lock; if not, it writes nothing more: what
+        is pending goes to the dead-letter file and the crawl stops, unhealthy."""
         try:
-            self.store.record_duplicates(duplicates)
-        except Exception as exc:  # why: losing an alias costs one request next run, nothing more
-            logger.warning("could not record %d duplicate URLs: %s", len(duplicates),
+            self.database.run_lock.check()
+            return True
+        except RunLockLost as exc:
+            if not self.stats.get_value(STATS + "run_lock_lost"):
+                self.stats.set_value(STATS + "run_lock_lost", 1)
+                self.stats.set_value(EXIT_CODE_STAT, UNHEALTHY)
+                logger.error("Stopping the crawl's writes: %s; another run may be writing to the "
+                             "database. This run exits with status %d", exc, UNHEALTHY)
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason=RUN_LOCK_LOST_REASON))
+            if self.pending:
+                self._dead_letter(self.pending, "the run lock was lost")
+                self.pending = []
+            self.pending_sightings = {}
+            return False
+
+    def _write_sightings(self) -> None:
+        """Aliases and sections of stored articles. One that cannot be written is logged and
+        let go: the next run fetches that URL once more, or lists the article again."""
+        sightings, self.pending_sightings = self.pending_sightings, {}
+        try:
+            self.store.record_sightings(sightings)
+        except Exception as exc:  # why: losing an alias or a section costs a request next run, nothing more
+            logger.warning("could not record %d sightings of stored articles: %s", len(sightings),
                            first_line(getattr(exc, "orig", None) or exc))
 
     def _write_one_by_one(self, batch: list[dict[str, Any]]) -> None:

@@ -532,3 +532,137 @@ class Exchange:
             pass
         self.handler.close_connection = True
 
+
+
+# --- a generated news site (runs that must keep what they read: issue 13) -------------------
+#
+# Made up on the fly rather than stored: as many listing pages and articles as a test needs,
+# endless pagination included. Markup of a stock WordPress theme, so the generic rules read it.
+
+
+class Generated(Fault):
+    """A 200 whose HTML ``render(origin)`` writes, links pointing at this server."""
+
+    name = "generated"
+
+    def __init__(self, render: Callable[[str], str], headers: Mapping[str, str] | None = None):
+        self.render = render
+        self.headers = dict(headers or {})
+
+    def respond(self, exchange):
+        body = self.render(exchange.site.origin).encode("utf-8")
+        exchange.send(200, {"Content-Type": "text/html; charset=utf-8", **self.headers}, body)
+
+
+@dataclass
+class NewsArticle:
+    path: str
+    title: str = ""  # "" = no title anywhere: not in the listing, not on the page
+    declares: str | None = None  # the path (or URL) its rel=canonical names
+    media_only: bool = False  # a video post: a player, no body text
+    day: str = "2023-06-01"
+
+    def listing_html(self, origin: str) -> str:
+        return (f'<article class="post"><h2 class="entry-title"><a href="{origin}{self.path}">{self.title}</a>'
+                f'</h2><div class="entry-summary"><p>What happened, in one line.</p></div></article>')
+
+    def page_html(self, origin: str) -> str:
+        canonical = ""
+        if self.declares is not None:
+            href = self.declares if "://" in self.declares else origin + self.declares
+            canonical = f'<link rel="canonical" href="{href}">'
+        heading = f'<h1 class="entry-title">{self.title}</h1>' if self.title else ""
+        if self.media_only:
+            content = '<figure class="wp-block-embed-youtube"><iframe src="https://www.youtube.com/embed/x"></iframe></figure>'
+        else:
+            content = "".join(f"<p>Paragraph {n} of the report on {self.title or 'it'}, with enough words "
+                              "to be a paragraph of an article body.</p>" for n in range(1, 4))
+        return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+                f'<title>{self.title}</title>{canonical}'
+                f'<meta property="article:published_time" content="{self.day}T10:00:00+00:00"></head>'
+                f'<body><main><article class="post{" format-video" if self.media_only else ""}">{heading}'
+                f'<div class="entry-meta"><time datetime="{self.day}T10:00:00+00:00">{self.day}</time></div>'
+                f'<div class="entry-content">{content}</div></article></main></body></html>')
+
+
+class NewsPlan(FaultPlan):
+    """A fault plan over a generated news site: sections of listing pages (``/tag/<name>/``,
+    then ``/tag/<name>/page/<n>/``) listing ``per_page`` articles each, and the articles'
+    pages. ``pages=None`` makes a section's pagination endless, every page listing new
+    articles. Paths with a planned fault get it; the rest of the site is generated, with
+    ``listing_delay``/``article_delay`` seconds before each answer."""
+
+    def __init__(self, sections: Mapping[str, int | None], per_page: int = 5,
+                 articles: Iterable[NewsArticle] = (), listing_delay: float = 0.0,
+                 article_delay: float = 0.0, faults: Mapping[str, Fault | Iterable[Fault]] | None = None):
+        super().__init__(faults)
+        self.sections = dict(sections)
+        self.per_page = per_page
+        self.listing_delay = listing_delay
+        self.article_delay = article_delay
+        # Articles given by the test come first on the first section's first page.
+        self.extra = list(articles)
+        self._articles = {article.path: article for article in self.extra}
+
+    def section_url_paths(self) -> list[str]:
+        return [f"/tag/{name}/" for name in self.sections]
+
+    def listed_on(self, name: str, page: int) -> list[NewsArticle]:
+        first = list(self.sections).index(name) == 0 and page == 1
+        made = [NewsArticle(f"/2023/06/{1 + (page - 1) % 28:02d}/{name}-{page}-{n}/", f"{name} {page} {n} report")
+                for n in range(1, self.per_page + 1)]
+        return (self.extra if first else []) + made
+
+    def next_fault(self, path: str) -> Fault:
+        with self._lock:
+            planned = path in self._faults
+        if planned:
+            return super().next_fault(path)
+        listing = self._listing(path)
+        if listing is not None:
+            return Slow(self.listing_delay, listing) if self.listing_delay else listing
+        article = self._articles.get(path) or self._generated_article(path)
+        if article is not None:
+            page = Generated(article.page_html)
+            return Slow(self.article_delay, page) if self.article_delay else page
+        return Ok()
+
+    def _listing(self, path: str) -> Fault | None:
+        parts = path.strip("/").split("/")
+        if len(parts) not in (2, 4) or parts[0] != "tag" or parts[1] not in self.sections:
+            return None
+        name, page = parts[1], int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else 1
+        last = self.sections[name]
+        if last is not None and page > last:
+            return Status(404)
+        entries = self.listed_on(name, page)
+        has_next = last is None or page < last
+
+        def render(origin: str) -> str:
+            link = f'<a class="next page-numbers" href="{origin}/tag/{name}/page/{page + 1}/">Older</a>' if has_next else ""
+            items = "".join(entry.listing_html(origin) for entry in entries)
+            return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{name}</title></head>'
+                    f'<body><main><h1 class="page-title">{name}</h1>{items}'
+                    f'<nav class="pagination">{link}</nav></main></body></html>')
+
+        return Generated(render)
+
+    def _generated_article(self, path: str) -> NewsArticle | None:
+        slug = path.strip("/").split("/")[-1]
+        if not any(slug.startswith(f"{section}-") for section in self.sections):
+            return None
+        section, page, n = slug.rsplit("-", 2)
+        return NewsArticle(path, f"{section} {page} {n} report")
+
+
+class FailingPipeline:
+    """An item pipeline that fails with an error on items whose title holds ``FAILS``: how
+    a pipeline loses an item to a bug or a bad value, for the health checks' tests. Add it
+    with ``-s ITEM_PIPELINES=...`` (``tests.faultsite.FailingPipeline``)."""
+
+    FAILS = "pipeline-fails"
+
+    def process_item(self, item, spider=None):
+        if self.FAILS in (item.get("title") if isinstance(item, dict) else getattr(item, "title", "") or ""):
+            raise OverflowError("date value out of range")
+        return item

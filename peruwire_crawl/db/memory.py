@@ -10,10 +10,16 @@
 It uses the crawl's engine (``db.crawl.CrawlDatabase.engine``), taken on first use (the
 crawl's database has connected and migrated by then), and leaves disposing it to its owner.
 Writes go through ``write_transaction``, like storage.
+
+The memory is a saving, never a condition: if the database fails, each question answers
+"nothing known" (the run then fetches more, or keeps no validators, and loses nothing),
+with one warning and the stat ``peruwire/incremental/memory_errors``.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +30,28 @@ from peruwire_crawl.db.dialect import upsert
 from peruwire_crawl.db.engine import write_transaction
 from peruwire_crawl.db.schema import article_aliases, articles, page_validators
 from peruwire_crawl.times import utc_now
+
+logger = logging.getLogger(__name__)
+
+
+def _forgiving(nothing: Callable[[], object]):
+    """A question whose failure must only cost requests: ``nothing()`` is the answer then."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def answer(self, *args):
+            try:
+                return method(self, *args)
+            except Exception as error:  # why: any database failure here must only cost requests
+                logger.warning("the crawl's memory of earlier runs is unavailable (%s: %s): "
+                               "fetching as if nothing were known", method.__name__, error)
+                if self.stats is not None:
+                    self.stats.inc_value("peruwire/incremental/memory_errors")
+                return nothing()
+
+        return answer
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -45,9 +73,10 @@ class CrawlMemory:
     # SQLite allows 32766 bound parameters per statement; listings hold a few dozen URLs.
     LOOKUP_CHUNK = 500
 
-    def __init__(self, connect: Callable[[], Engine]):
+    def __init__(self, connect: Callable[[], Engine], stats=None):
         self._connect = connect  # e.g. lambda: database.engine; called on first use
         self._engine: Engine | None = None
+        self.stats = stats
 
     @property
     def engine(self) -> Engine:
@@ -55,6 +84,7 @@ class CrawlMemory:
             self._engine = self._connect()
         return self._engine
 
+    @_forgiving(dict)
     def known_articles(self, urls: list[str]) -> dict[str, KnownArticle]:
         """What is stored of each URL, by the URL asked. A URL known as an alias of another
         article answers with that article (its ``url`` then differs from the one asked)."""
@@ -76,6 +106,7 @@ class CrawlMemory:
                                                     row.published_at, bool(row.complete))
         return found
 
+    @_forgiving(list)
     def articles_to_revisit(self, sources: list[str], skip_reasons: tuple[str, ...],
                             published_since: datetime) -> list[KnownArticle]:
         """Stored articles of these sources that a run fetches again whatever their section
@@ -95,6 +126,7 @@ class CrawlMemory:
                                  bool(row.complete))
                     for row in connection.execute(query)]
 
+    @_forgiving(lambda: None)
     def validators(self, url: str) -> Validators | None:
         query = select(page_validators.c.etag, page_validators.c.last_modified).where(
             page_validators.c.url == url
@@ -103,6 +135,7 @@ class CrawlMemory:
             row = connection.execute(query).one_or_none()
         return Validators(row.etag, row.last_modified) if row else None
 
+    @_forgiving(lambda: None)
     def save_validators(self, by_url: dict[str, Validators]) -> None:
         if not by_url:
             return

@@ -255,23 +255,30 @@ class ArticleStore:
                            .values(last_seen_at=now, changed_at=now, **changes))
         return UPDATED
 
-    def record_duplicates(self, duplicates: Mapping[str, tuple[str, list[str]]],
-                          now: datetime | None = None) -> None:
-        """For each dropped duplicate ``url -> (article_url, sections)``: ``url`` becomes an
-        alias of the stored article (first sighting wins) and its sections are added to it.
-        A duplicate of an article not stored (yet) is skipped."""
+    def record_sightings(self, sightings: Mapping[str, tuple[str, list[str]]],
+                         now: datetime | None = None) -> None:
+        """For each ``url -> (article_url, sections)``: the sections are added to the stored
+        article ``article_url`` (found by its URL or an alias), and a ``url`` other than
+        ``article_url`` (a dropped duplicate's) becomes its alias (first sighting wins). An
+        article not stored (yet) is skipped."""
         now = now or utc_now()
-        targets = sorted({target for url, (target, _) in duplicates.items() if url != target})
+        targets = sorted({target for target, _ in sightings.values()})
         if not targets:
             return
         with write_transaction(self.engine) as connection:
             found = connection.execute(select(articles.c.url, articles.c.id).where(articles.c.url.in_(targets)))
             ids = {row.url: row.id for row in found}
+            by_alias = connection.execute(
+                select(article_aliases.c.url, articles.c.id)
+                .join(articles, articles.c.url == article_aliases.c.article_url)
+                .where(article_aliases.c.url.in_([t for t in targets if t not in ids])))
+            ids.update({row.url: row.id for row in by_alias})
             aliases, sections = [], []
-            for url, (target, listed_in) in duplicates.items():
-                if url == target or target not in ids:
+            for url, (target, listed_in) in sightings.items():
+                if target not in ids:
                     continue
-                aliases.append({"url": url, "article_url": target, "first_seen_at": now})
+                if url != target:
+                    aliases.append({"url": url, "article_url": target, "first_seen_at": now})
                 sections += [{"article_id": ids[target], "section_url": section, "first_seen_at": now}
                              for section in listed_in]
             if aliases:

@@ -59,6 +59,13 @@ def _is_article_type(node: dict) -> bool:
     return any(isinstance(t, str) and (t.endswith("Article") or t.endswith("Posting")) for t in types)
 
 
+# WordPress marks post formats on the article and the body ("format-video"); an embedded
+# player is the other sign of a post whose content is media.
+MEDIA_POST_CLASS = re.compile(r"\b(?:post-)?format-(?:video|audio|gallery)\b")
+MEDIA_ELEMENTS = ("video, audio, iframe[src*='youtube'], iframe[src*='vimeo'], "
+                  ".wp-block-embed-youtube, .wp-block-video, .wp-block-audio")
+
+
 class ArticlePage(Page):
 
     # --- identity -------------------------------------------------------------------
@@ -197,6 +204,17 @@ class ArticlePage(Page):
                 urls.append(self.document.absolute(link.attrib.get("href")))
         own = {self.url, self.canonical_url}
         return _unique([url for url in urls if url and url not in own])
+
+    @cached_property
+    def media_only(self) -> bool:
+        """A video, audio or gallery post: its content is media, not paragraphs, so a
+        missing body is what the page is, not a failure to read it. (A property, not a
+        field: it decides how the crawl judges the page and is not stored.)"""
+        root = self._article_root()
+        classes = " ".join(root.xpath("./@class").getall() + self.document.selector.css("body::attr(class)").getall())
+        if MEDIA_POST_CLASS.search(classes):
+            return True
+        return bool(root.css(MEDIA_ELEMENTS))
 
     # --- helpers ------------------------------------------------------------------------
     @cached_property

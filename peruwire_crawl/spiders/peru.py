@@ -3,22 +3,26 @@
 The spider only decides what to fetch next; the page objects in :mod:`peruwire_crawl.pages`
 read the pages, and the item pipelines clean and store what it yields.
 
-One article, one item: an article listed by several sections is fetched once, and its item
-is held back until every section listing has been read, so that all its sections are on it.
-All bookkeeping lives in ``self.state``, which Scrapy persists under ``-s JOBDIR=...``,
-so a paused crawl resumes with it.
+One article, one item, out as soon as it is complete: an article is fetched once, and its
+item carries the sections that had listed it by then; a section that lists it later adds
+itself by the ``article_listed_again`` signal, which storage turns into an update. So a
+stop at any moment loses no article whose page was read, and the spider holds no items.
+What it remembers during the run is one :class:`~peruwire_crawl.spiders.state.CrawlState`
+in ``self.state``, which Scrapy persists under ``-s JOBDIR=...``.
 
 Incremental by default (:mod:`peruwire_crawl.incremental`): a section page is asked
 "changed since?" (ETag / Last-Modified from the last run; a 304 means nothing new), an
 article page is fetched only when the policy says so, and a section's pagination is walked
 only while its pages list something that needed fetching. ``-a mode=full`` walks everything.
+Every walk is bounded: ``PERUWIRE_MAX_SECTION_PAGES`` listing pages per section,
+``PERUWIRE_MAX_LISTING_PAGES`` per run, and the run time budget ``CLOSESPIDER_TIMEOUT``;
+a bound that is hit is logged and makes the run unhealthy.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from urllib.parse import urlsplit
+from datetime import UTC, datetime
+from functools import cached_property
 
 import scrapy
 from scrapy import signals
@@ -30,16 +34,18 @@ from peruwire_crawl.changes import SIGNALS as CHANGE_SIGNALS
 from peruwire_crawl.changes import ChangeSignals, Refetch
 from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.db.memory import CrawlMemory, Validators
-from peruwire_crawl.health import EMPTY_SECTIONS_STAT
+from peruwire_crawl.health import EMPTY_SECTIONS_STAT, LIMITS_HIT_STAT
+from peruwire_crawl.identity import DECLARED, REDIRECT, ArticleKeys
 from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
 from peruwire_crawl.items import ArticleItem
 from peruwire_crawl.normalize.dates import url_date_candidates
 from peruwire_crawl.pages import ArticlePage, SectionPage
 from peruwire_crawl.pages.kind import ARTICLE, page_kind
 from peruwire_crawl.pages.sites import rules_for
-from peruwire_crawl.signals import run_judged
+from peruwire_crawl.signals import article_listed_again, run_judged
 from peruwire_crawl.sources import SourceRegistry
-from peruwire_crawl.times import http_date_to_utc
+from peruwire_crawl.spiders.state import CrawlState, Listing
+from peruwire_crawl.times import server_time
 from peruwire_crawl.urls import canonical_url, is_http_url
 
 # Scrapy's RobotsTxtMiddleware says so in the IgnoreRequest it raises (it has no subclass).
@@ -48,16 +54,8 @@ NOT_FETCHED = "not fetched: "
 # Incomplete articles whose failure will not pass by itself are not retried at the start of
 # every run (a page listing them again still gets them fetched): gone pages and refusals.
 PERMANENT_FAILURES = ("HTTP 404", "HTTP 410", NOT_FETCHED)
+INCOMPLETE_STATS = "peruwire/articles/incomplete"
 ARGUMENTS = "-a sections=URL[,URL...] and -a mode=full"
-
-
-@dataclass
-class Listing:
-    """What the section listings said about one article."""
-
-    sections: list[str] = field(default_factory=list)
-    title: str | None = None
-    summary: str | None = None
 
 
 class PeruSpider(scrapy.Spider):
@@ -81,13 +79,11 @@ class PeruSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.sources = SourceRegistry.from_settings(crawler.settings)
         spider.section_urls = spider._section_urls()
-        # Stay on the hosts of the sections (and their sources' aliases): the offsite
-        # middleware enforces it for every request and redirect.
-        hosts = set()
-        for url in spider.section_urls:
-            source = spider.sources.for_url(url)
-            hosts.update(source.hosts or (urlsplit(url).hostname,))
-        spider.allowed_domains = sorted(h for h in hosts if h)
+        # Stay on the hosts of the sections' sources: the offsite middleware enforces it for
+        # every request and redirect, and only their articles are followed.
+        spider.crawled_sources = list({source.key: source for source in map(spider.sources.for_url,
+                                                                           spider.section_urls)}.values())
+        spider.allowed_domains = sorted({host for source in spider.crawled_sources for host in source.hosts})
         # Without storage there is no memory of earlier runs, and no change signals.
         spider.changes = ChangeSignals.from_crawler(crawler)
         crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
@@ -102,10 +98,13 @@ class PeruSpider(scrapy.Spider):
     def spider_opened(self, spider):
         """The settings' defaults and the crawl's database exist once the crawl has opened
         (Scrapy builds the spider before the add-on and the extensions)."""
-        self.policy = FetchPolicy.from_settings(self.crawler.settings, self.mode)
+        settings = self.crawler.settings
+        self.policy = FetchPolicy.from_settings(settings, self.mode)
+        self.max_section_pages = settings.getint("PERUWIRE_MAX_SECTION_PAGES")
+        self.max_listing_pages = settings.getint("PERUWIRE_MAX_LISTING_PAGES")
         database = self.crawler.get_extension(CrawlDatabase)
         # Without storage there is no memory of earlier runs: every article is new.
-        self.memory = CrawlMemory(lambda: database.engine) if database is not None else None
+        self.memory = CrawlMemory(lambda: database.engine, self.crawler.stats) if database is not None else None
 
     def _section_urls(self) -> list[str]:
         example = ("give e.g. -a sections=https://peoplesdispatch.org/tag/peru/, "
@@ -123,38 +122,15 @@ class PeruSpider(scrapy.Spider):
             raise ConfigError(f"{named_by} must list http(s) URLs, not {bad[0]!r}: {example}")
         return list(dict.fromkeys(canonical_url(u) for u in urls))
 
-    # --- bookkeeping kept in self.state (persisted with JOBDIR) ---------------------------
-
     @property
-    def _listings(self) -> dict[str, Listing]:
-        return self.state.setdefault("listings", {})
+    def crawl(self) -> CrawlState:
+        """This run's state, in ``self.state`` (which JOBDIR saves and restores)."""
+        return self.state.setdefault("crawl", CrawlState())
 
-    @property
-    def _held(self) -> dict[str, ArticleItem]:
-        return self.state.setdefault("held_items", {})
-
-    @property
-    def _listing_pages_seen(self) -> set[str]:
-        return self.state.setdefault("listing_pages_seen", set())
-
-    @property
-    def _fetch_reasons(self) -> dict[str, str | None]:
-        """Per listed article: why its page is fetched this run (None: it is not)."""
-        return self.state.setdefault("fetch_reasons", {})
-
-    @property
-    def _new_validators(self) -> dict[str, Validators]:
-        """Section pages' ETag/Last-Modified seen this run, saved when the run succeeds."""
-        return self.state.setdefault("new_validators", {})
-
-    @property
-    def _articles_in_flight(self) -> set[str]:
-        """Article requests sent and not yet answered by a callback or errback."""
-        return self.state.setdefault("articles_in_flight", set())
-
-    def _listing_pages_in_flight(self, change: int = 0) -> int:
-        self.state["listing_pages_in_flight"] = self.state.get("listing_pages_in_flight", 0) + change
-        return self.state["listing_pages_in_flight"]
+    @cached_property
+    def keys(self) -> ArticleKeys:
+        return ArticleKeys(is_listed=lambda url: url in self.crawl.listed, claims=self.crawl.claims,
+                           not_articles=self.section_urls, stats=self.crawler.stats, log=self.logger.info)
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -172,20 +148,29 @@ class PeruSpider(scrapy.Spider):
         """Articles whose page an earlier run could not read, and articles published in the
         last few days, are fetched again even when their section pages answer 304
         (incremental mode; a full run lists them anyway)."""
-        if self.mode == FULL or self.memory is None or self.state.get("revisits_sent"):
+        if self.mode == FULL or self.memory is None or self.crawl.revisits_sent:
             return
-        self.state["revisits_sent"] = True  # once per crawl, also across JOBDIR pauses
-        sources = sorted({self.sources.for_url(url).key for url in self.section_urls})
-        since = datetime.now(timezone.utc) - self.policy.recent
-        revisits = self._guarded(self.memory.articles_to_revisit, sources, PERMANENT_FAILURES, since) or []
+        self.crawl.revisits_sent = True  # once per crawl, also across JOBDIR pauses
+        sources = sorted(source.key for source in self.crawled_sources)
+        since = datetime.now(UTC) - self.policy.recent
+        revisits = self.memory.articles_to_revisit(sources, PERMANENT_FAILURES, since)
         for article in revisits:
-            if article.url not in self._listings:
-                self._listings[article.url] = Listing(title=article.listed_title, summary=article.listed_summary)
+            if article.url not in self.crawl.listed:
+                self.crawl.waiting[article.url] = Listing(title=article.listed_title, summary=article.listed_summary)
                 yield self._article_request(article.url, reason="recent" if article.complete else "incomplete")
 
     def _listing_request(self, url: str, section: str, page_number: int):
-        if not self._listing_page_started(url):
+        crawl = self.crawl
+        if url in crawl.listing_pages:
             return None  # a pagination loop, or two sections sharing a page
+        if crawl.pages_per_section[section] >= self.max_section_pages:
+            return self._limit_hit(f"section {section}: stopped after {self.max_section_pages} listing pages "
+                                   "(PERUWIRE_MAX_SECTION_PAGES)")
+        if len(crawl.listing_pages) >= self.max_listing_pages:
+            return self._limit_hit(f"the run stopped reading listings after {self.max_listing_pages} pages "
+                                   "(PERUWIRE_MAX_LISTING_PAGES)")
+        crawl.listing_pages.add(url)
+        crawl.pages_per_section[section] += 1
         return scrapy.Request(
             url,
             headers=self._conditional_headers(url),
@@ -195,19 +180,19 @@ class PeruSpider(scrapy.Spider):
                   "handle_httpstatus_list": [304]},
         )
 
-    def _listing_page_started(self, url: str) -> bool:
-        """Count a listing page as being read, unless it already was."""
-        if url in self._listing_pages_seen:
-            return False
-        self._listing_pages_seen.add(url)
-        self._listing_pages_in_flight(+1)
-        return True
+    def _limit_hit(self, reason: str) -> None:
+        """A bound on the walk was reached: said once, and the run is judged unhealthy."""
+        hit = self.crawler.stats.get_value(LIMITS_HIT_STAT, [])
+        if reason not in hit:
+            self.logger.warning("%s; what was read is kept", reason)
+            self.crawler.stats.set_value(LIMITS_HIT_STAT, [*hit, reason])
+        return None
 
     def _conditional_headers(self, url: str) -> dict[str, str]:
         """"Changed since?" headers from the last run's validators (incremental mode only)."""
         if self.mode == FULL or self.memory is None:
             return {}
-        known = self._guarded(self.memory.validators, url)
+        known = self.memory.validators(url)
         headers = {}
         if known and known.etag:
             headers["If-None-Match"] = known.etag
@@ -230,11 +215,10 @@ class PeruSpider(scrapy.Spider):
         @next_page
         """
         if "section" not in response.meta:  # asked for by hand (scrapy parse, check)
-            self._listing_page_started(response.url)
+            self.crawl.listing_pages.add(response.url)
             response.meta.update(section=response.url, page_number=1, listing_url=response.url)
         if response.status == 304:
             self.crawler.stats.inc_value("peruwire/sections/not_modified")
-            yield from self._listing_page_done()
             return
         section = response.meta["section"]
         self._remember_validators(response)
@@ -259,9 +243,10 @@ class PeruSpider(scrapy.Spider):
                 url = article.url
             articles_here.append(url)
             yield from self._note_listed_article(url, entry, section, article, now)
-        # Walk on only while this page lists something that needed fetching.
+        # Walk on only while this page lists something that needed fetching (a change signal
+        # asking for an article is no news of the listing).
         something_new = self.mode == FULL or any(
-            self._fetch_reasons.get(url) not in (None, *CHANGE_SIGNALS) for url in articles_here)
+            self.crawl.listed.get(url) not in (None, *CHANGE_SIGNALS) for url in articles_here)
         if page.next_page_url and something_new:
             next_request = self._listing_request(
                 page.next_page_url, section, response.meta["page_number"] + 1
@@ -270,13 +255,12 @@ class PeruSpider(scrapy.Spider):
                 yield next_request
         elif page.next_page_url:
             self.crawler.stats.inc_value("peruwire/sections/stopped_early")
-        yield from self._listing_page_done()
 
     def _remember_validators(self, response) -> None:
         etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
         if etag or modified:
             # Keyed by the URL we ask for next time, not where a redirect may have ended.
-            self._new_validators[response.meta["listing_url"]] = Validators(
+            self.crawl.new_validators[response.meta["listing_url"]] = Validators(
                 etag.decode("latin-1") if etag else None,
                 modified.decode("latin-1") if modified else None,
             )
@@ -289,7 +273,7 @@ class PeruSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("peruwire/articles/skipped_scheme")
                 continue
             url = canonical_url(entry.url)
-            if not self._on_allowed_host(url):
+            if not any(source.owns(url) for source in self.crawled_sources):
                 self.logger.debug("not following %s: outside the section's hosts", url)
                 self.crawler.stats.inc_value("peruwire/articles/skipped_offsite")
                 continue
@@ -299,52 +283,50 @@ class PeruSpider(scrapy.Spider):
     def _known_articles(self, urls: list[str]) -> dict:
         if self.mode == FULL or self.memory is None:
             return {}
-        return self._guarded(self.memory.known_articles, urls) or {}
-
-    def _guarded(self, call, *args):
-        """A call on the crawl's memory of earlier runs. If the database fails, the run goes
-        on as if it remembered nothing: it fetches more (or saves no validators), and loses
-        nothing."""
-        try:
-            return call(*args)
-        except Exception as error:  # why: any database failure here must only cost requests
-            self.logger.warning("the crawl's memory of earlier runs is unavailable (%s: %s): "
-                                "fetching as if nothing were known", call.__name__, error)
-            self.crawler.stats.inc_value("peruwire/incremental/memory_errors")
-            return None
+        return self.memory.known_articles(urls)
 
     def section_failed(self, failure):
         self.logger.error("section page %s failed: %s", failure.request.url, _reason(failure))
         self.crawler.stats.inc_value("peruwire/sections/failed")
-        yield from self._listing_page_done()
+        if failure.request.meta.get("page_number") == 1:
+            self.crawler.stats.inc_value("peruwire/sections/failed_first_page")
 
     def _note_listed_article(self, url: str, entry, section: str, known, now: datetime):
         """Remember that ``section`` lists the article; the first time it is seen, either a
         Request for its page or, when the listing is enough, its listing-only item."""
-        listing = self._listings.get(url)
-        if listing is not None:
-            if section not in listing.sections:
-                listing.sections.append(section)
+        crawl = self.crawl
+        if url in crawl.listed:
+            self._listed_again(url, section)
             return
-        self._listings[url] = Listing(sections=[section], title=entry.title, summary=entry.summary)
         self.crawler.stats.inc_value("peruwire/articles/listed")
         reason = self.policy.reason_to_fetch(known, entry.title, entry.summary, now)
+        crawl.listed[url] = reason
+        crawl.waiting[url] = Listing(sections=[section], title=entry.title, summary=entry.summary)
         if reason is None:
-            self._fetch_reasons[url] = None
             self.crawler.stats.inc_value("peruwire/articles/not_fetched_unchanged")
-            yield from self._emit(self._listing_only_item(url))
+            yield self._listing_only_item(url)
             return
         yield self._article_request(url, reason)
 
+    def _listed_again(self, url: str, section: str) -> None:
+        """Another section lists an article already seen: on its item if that is not out
+        yet, else sent to storage as an update of the stored article's sections."""
+        waiting = self.crawl.waiting.get(url)
+        if waiting is not None:
+            if section not in waiting.sections:
+                waiting.sections.append(section)
+            return
+        self.crawler.signals.send_catch_log(article_listed_again, url=self.crawl.key_of(url), section=section)
+
     def _article_request(self, url: str, reason: str):
-        self._fetch_reasons[url] = reason
+        self.crawl.listed[url] = reason
         self.crawler.stats.inc_value(f"peruwire/articles/fetch_reason/{reason}")
         return scrapy.Request(
             url,
             callback=self.parse_article,
             errback=self.article_failed,
             # The listing travels with the request: in cluster mode another worker may read the page.
-            meta={"article_url": url, "listing": self._listings[url]},
+            meta={"article_url": url, "listing": self.crawl.waiting[url]},
         )
 
     def _listing_only_item(self, url: str) -> ArticleItem:
@@ -358,26 +340,29 @@ class PeruSpider(scrapy.Spider):
 
     def _ask_change_signals(self) -> list:
         """The change signals' first requests: incremental runs, once per crawl."""
-        if self.changes is None or self.mode == FULL or self.state.get("change_signals_sent"):
+        if self.changes is None or self.mode == FULL or self.crawl.change_signals_sent:
             return []
-        self.state["change_signals_sent"] = True
-        return self._guarded(self.changes.start, self.section_urls, self._source_key,
-                             self.parse_change_signal, self.change_signal_failed) or []
+        self.crawl.change_signals_sent = True
+        try:
+            return self.changes.start(self.section_urls, self._source_key,
+                                      self.parse_change_signal, self.change_signal_failed)
+        except Exception as error:  # why: the signals are a saving; their failure must only cost them
+            self.logger.warning("change signals unavailable (%s: %s); the listings alone decide what is read",
+                                type(error).__name__, error)
+            self.crawler.stats.inc_value("peruwire/changes/errors")
+            return []
 
     def _source_key(self, url: str) -> str:
         return self.sources.for_url(url).key
 
     def _changed_articles(self, asked):
-        """What the change signals ask for: their own requests, counted as listing pages in
-        flight (items wait for their answers, so an edited article's item still gathers its
-        sections), and stored articles to read again, conditionally, whatever their
-        listings said."""
+        """What the change signals ask for: their own requests, and stored articles to read
+        again, conditionally, whatever their listings said."""
         for wanted in asked:
             if not isinstance(wanted, Refetch):
-                self._listing_pages_in_flight(+1)
                 yield wanted
-            elif not self._fetch_reasons.get(wanted.url):  # not read this run already
-                self._listings.setdefault(wanted.url, Listing())  # title and summary from the page
+            elif not self.crawl.listed.get(wanted.url):  # not read this run already
+                self.crawl.waiting.setdefault(wanted.url, Listing())  # title and summary from the page
                 request = self._article_request(wanted.url, wanted.signal)
                 yield request.replace(headers=wanted.conditional_headers(), meta={
                     **request.meta, "handle_httpstatus_list": [304],
@@ -385,29 +370,23 @@ class PeruSpider(scrapy.Spider):
 
     def parse_change_signal(self, response):
         yield from self._changed_articles(self.changes.read(response=response))
-        yield from self._listing_page_done()
 
     def change_signal_failed(self, failure):
         yield from self._changed_articles(self.changes.read(failure=failure))
-        yield from self._listing_page_done()
 
     def _not_modified_item(self, url: str, response) -> ArticleItem:
         item = self._listing_only_item(url)
-        item.not_modified, item.fetch_reason = True, self._fetch_reasons.get(url)
+        item.not_modified, item.fetch_reason = True, self.crawl.listed.get(url)
         item.etag, item.last_modified = response.meta["validators"]
         item.fetched_at = _fetch_time(response)
         self.crawler.stats.inc_value("peruwire/articles/not_modified")
         return item
 
-    def _on_allowed_host(self, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
-        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
-
     # --- articles ---------------------------------------------------------------------------
 
     def request_handed_over(self, request, spider=None):
         if request.callback == self.parse_article and "article_url" in request.meta:
-            self._articles_in_flight.add(request.meta["article_url"])
+            self.crawl.in_flight.add(request.meta["article_url"])
 
     def parse_article(self, response):
         """An article page: its item, with every field the page shows.
@@ -415,20 +394,19 @@ class PeruSpider(scrapy.Spider):
         @url https://peoplesdispatch.org/2023/06/16/perus-de-facto-president-blames-protesters-for-their-own-deaths-at-the-hands-of-state-forces/
         @article title published_at body
         """
-        listed_url = response.meta.get("article_url")
-        if listed_url is None:  # asked for by hand (scrapy parse, check): no listing named it
-            listed_url = response.meta["article_url"] = canonical_url(response.url)
-        else:
-            self._listings.setdefault(listed_url, response.meta.get("listing") or Listing())
+        # Asked for by hand (scrapy parse, check): no listing named it.
+        listed_url = response.meta.setdefault("article_url", canonical_url(response.url))
+        # In cluster mode the listing travels with the request: another worker may have read it.
+        self.crawl.waiting.setdefault(listed_url, response.meta.get("listing") or Listing())
         if response.status == 304:  # a change signal's conditional re-read: unchanged
-            yield from self._emit(self._not_modified_item(listed_url, response))
+            yield self._not_modified_item(listed_url, response)
             return
-        self._articles_in_flight.discard(listed_url)
         page = ArticlePage.from_response(response, rules_for(response.url, self.sources))
         for problem in page.problems:
             self.logger.warning("article page %s: %s", response.url, problem)
         item = self._item_from_listing(listed_url)
-        item.url = self._article_key(listed_url, response.url, page.canonical_url)
+        item.url = self.keys.key(listed_url, ((DECLARED, page.canonical_url), (REDIRECT, response.url)),
+                                 self.sources.for_url(listed_url))
         if not item.title:
             item.title, item.title_from = page.title, page.title_from
         if item.summary is None:
@@ -442,49 +420,61 @@ class PeruSpider(scrapy.Spider):
         item.body = page.body
         item.translations = [canonical_url(u) for u in page.translation_links]
         item.fetched_at = _fetch_time(response)
-        item.fetch_reason = self._fetch_reasons.get(listed_url)
+        item.fetch_reason = self.crawl.listed.get(listed_url)
         item.etag, item.last_modified = (
             (response.headers.get(name) or b"").decode("latin-1") or None for name in ("ETag", "Last-Modified"))
-        if not page.body:
+        if not page.body and page.media_only:
+            # A video or gallery post: no body is what the page is, not a failure to read it.
+            item.media_only = True
+            self.crawler.stats.inc_value("peruwire/articles/media_only")
+        elif not page.body:
             item.complete = False
             item.incomplete_reason = "article page has no readable body"
-            self.crawler.stats.inc_value("peruwire/articles/incomplete")
+            self._count_incomplete(item.incomplete_reason)
         self.crawler.stats.inc_value("peruwire/articles/fetched")
-        yield from self._emit(item)
+        yield item
 
     def article_failed(self, failure):
         """The article page is gone or broken: keep what the listing said, marked incomplete."""
         listed_url = failure.request.meta["article_url"]
-        self._listings.setdefault(listed_url, failure.request.meta.get("listing") or Listing())
+        self.crawl.waiting.setdefault(listed_url, failure.request.meta.get("listing") or Listing())
         if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in failure.getErrorMessage():
             # Refused on our side: a choice, not an error of the site.
             self.crawler.stats.inc_value("peruwire/articles/not_fetched_by_choice")
             reason = NOT_FETCHED + failure.getErrorMessage()
-            yield from self._emit(self._unfetched_item(listed_url, reason, error=False))
+            yield self._unfetched_item(listed_url, reason, error=False)
             return
         reason = _reason(failure)
         self.logger.warning("article page %s failed (%s); keeping the listing's data", listed_url, reason)
-        yield from self._emit(self._unfetched_item(listed_url, reason))
+        yield self._unfetched_item(listed_url, reason)
 
     def _unfetched_item(self, listed_url: str, reason: str | None, error: bool = True) -> ArticleItem:
         """The item for an article whose page we could not read: the listing's data only."""
-        self._articles_in_flight.discard(listed_url)
         item = self._item_from_listing(listed_url)
         # The URL still dates the article, even with no page to read.
         item.date_candidates = url_date_candidates(listed_url)
         item.complete = False
         item.incomplete_reason = reason
-        item.fetched_at = datetime.now(timezone.utc).isoformat()
+        item.fetched_at = datetime.now(UTC).isoformat()
         if error:
-            self.crawler.stats.inc_value("peruwire/articles/incomplete")
+            self._count_incomplete(reason)
         return item
 
+    def _count_incomplete(self, reason: str) -> None:
+        """An article whose page was asked for and not read: counted, and why."""
+        self.crawler.stats.inc_value(INCOMPLETE_STATS)
+        why = reason.split(":")[0].strip().replace(" ", "_")[:60]
+        self.crawler.stats.inc_value(f"{INCOMPLETE_STATS}_reason/{why}")
+
     def _item_from_listing(self, url: str) -> ArticleItem:
-        listing = self._listings.get(url) or Listing()
+        """The article's item from what its listings said; from here on the item carries its
+        sections, and its listing data is no longer kept."""
+        self.crawl.in_flight.discard(url)
+        listing = self.crawl.waiting.pop(url, None) or Listing()
         return ArticleItem(
             url=url,
             source=self.sources.for_url(url).key,
-            sections=listing.sections,  # the same list: sections found later still land on it
+            sections=list(listing.sections),
             title=listing.title,
             title_from="listing",
             summary=listing.summary,
@@ -492,73 +482,34 @@ class PeruSpider(scrapy.Spider):
             listed_summary=listing.summary,
         )
 
-    def _article_key(self, listed_url: str, final_url: str, declared_url: str | None) -> str:
-        """The article's canonical URL: the page's own rel=canonical if it is on our hosts,
-        else where redirects ended, else what the listing linked."""
-        for candidate in (declared_url, final_url):
-            if candidate and is_http_url(candidate):
-                url = canonical_url(candidate)
-                if self._on_allowed_host(url):
-                    return url
-        return listed_url
-
-    # --- holding items until every listing page is read --------------------------------------
+    # --- the end of the run -----------------------------------------------------------------
 
     @property
     def _shared_crawl(self) -> bool:
         """Cluster mode (docs/scale-out.md): other workers read this crawl's pages too, so
-        this process's bookkeeping sees only its share; items are not held (a killed worker
-        would lose them) and the never-arrived net is off."""
+        this process's bookkeeping sees only its share and the never-arrived net is off."""
         return bool(self.crawler.settings.get("PERUWIRE_REDIS_URL"))
-
-    def _emit(self, item: ArticleItem):
-        if self._listing_pages_in_flight() > 0 and not self._shared_crawl:
-            self._hold(item)
-        else:
-            yield item
-
-    def _hold(self, item: ArticleItem):
-        """Hold ``item``; two listed URLs that turn out to be one article (a redirect, a
-        rel=canonical) become one item carrying both listings' sections."""
-        earlier = self._held.get(item.url)
-        if earlier is not None:
-            kept, other = (item, earlier) if item.complete and not earlier.complete else (earlier, item)
-            kept.sections.extend(s for s in other.sections if s not in kept.sections)
-            item = kept
-        self._held[item.url] = item
-
-    def _listing_page_done(self):
-        if self._listing_pages_in_flight(-1) == 0:
-            yield from self._release_held()
-
-    def _release_held(self):
-        held = self._held
-        while held:
-            _, item = held.popitem()
-            yield item
 
     def spider_idle(self):
         """Safety net for requests Scrapy dropped without calling back (its duplicate filter
         ends a redirect loop that way, its offsite filter a redirect to another host): their
-        articles are kept, marked incomplete, and every held item is released."""
-        for url in sorted(self._articles_in_flight if not self._shared_crawl else ()):
+        articles are kept, marked incomplete."""
+        lost = sorted(self.crawl.in_flight) if not self._shared_crawl else []
+        if not lost:
+            return
+        for url in lost:
             self.logger.warning("article page %s never arrived (redirect loop or off-site redirect)", url)
-            self._hold(self._unfetched_item(url, "page never arrived: redirect loop or off-site redirect"))
-        if self._held:
-            self.logger.info("releasing %d held articles at idle", len(self._held))
-            self.state["listing_pages_in_flight"] = 0
-            self.crawler.engine.crawl(
-                scrapy.Request(
-                    "data:,",
-                    callback=self._flush_held,
-                    dont_filter=True,
-                    meta={"dont_obey_robotstxt": True},
-                )
-            )
-            raise DontCloseSpider
+        # Items can only come from a callback: one request answered here, never sent out.
+        self.crawler.engine.crawl(
+            scrapy.Request("data:,", callback=self._never_arrived, cb_kwargs={"urls": lost},
+                           dont_filter=True, meta={"dont_obey_robotstxt": True})
+        )
+        raise DontCloseSpider
 
-    def _flush_held(self, response):
-        yield from self._release_held()
+    def _never_arrived(self, response, urls: list[str]):
+        for url in urls:
+            if url in self.crawl.in_flight:
+                yield self._unfetched_item(url, "page never arrived: redirect loop or off-site redirect")
 
     def run_judged(self, spider, healthy: bool):
         """Keep the section pages' validators only after a healthy run that stored
@@ -571,7 +522,7 @@ class PeruSpider(scrapy.Spider):
             "peruwire/store/batches_failed"
         )
         if healthy and stored_all:
-            self._guarded(self.memory.save_validators, self._new_validators)
+            self.memory.save_validators(self.crawl.new_validators)
 
 
 def _reason(failure) -> str:
@@ -582,6 +533,7 @@ def _reason(failure) -> str:
 
 def _fetch_time(response) -> str:
     """When the page was fetched, by the server's Date header (replay sets it to the
-    snapshot's moment, so relative dates resolve the same way every day)."""
-    moment = http_date_to_utc(response.headers.get("Date")) or datetime.now(timezone.utc)
+    snapshot's moment, so relative dates resolve the same way every day); our clock when
+    the header is missing or absurd (see ``times.server_time``)."""
+    moment = server_time(response.headers.get("Date")) or datetime.now(UTC)
     return moment.isoformat()
