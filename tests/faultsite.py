@@ -532,3 +532,29 @@ class Exchange:
             pass
         self.handler.close_connection = True
 
+
+
+# --- safety faults (issue 13: hostile headers and paths) --------------------------------------
+
+
+class WithDate(Fault):
+    """The fixture, sent with this exact ``Date`` header (year 9999, garbage...) instead of
+    the server's clock."""
+
+    name = "with-date"
+
+    def __init__(self, date: str):
+        self.date = date
+
+    def respond(self, exchange):
+        stored = exchange.stored()
+        handler = exchange.handler
+        handler.send_response_only(stored.status)  # without the Date send_response adds
+        handler.send_header("Date", self.date)
+        for name, value in stored.headers.items():
+            if name.lower() not in ("content-length", "date", "server"):
+                handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(stored.body)))
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        exchange.write(stored.body)

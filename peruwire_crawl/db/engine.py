@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from peruwire_crawl import settings as project_defaults
+from peruwire_crawl.db.masking import mask_secrets, mask_url
 
 DEFAULT_DB_URL = "sqlite:///peruwire.db"
 DB_URL_SETTING = "PERUWIRE_DB_URL"
@@ -58,11 +59,9 @@ def resolve_db_url(settings: Any = None, explicit: str | None = None) -> str:
 
 
 def describe_url(url: str | URL) -> str:
-    """The URL fit for a log line or an error message: the password replaced by ***."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+    """The URL fit for a log line or an error message: every form of password replaced by
+    *** (see ``peruwire_crawl.db.masking``), whether or not the URL parses."""
+    return mask_url(url)
 
 
 def make_engine(url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
@@ -71,7 +70,7 @@ def make_engine(url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(
-            f"{url!r} is not a database URL; expected e.g. sqlite:///peruwire.db "
+            f"{describe_url(url)!r} is not a database URL; expected e.g. sqlite:///peruwire.db "
             "or postgresql+psycopg://user@host/dbname"
         ) from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
@@ -152,6 +151,7 @@ def check_connection(engine: Engine) -> None:
 
 
 def first_line(exc: BaseException | None) -> str:
-    """The first line of an exception's message: DBAPI messages run to several."""
+    """The first line of an exception's message (DBAPI messages run to several), with any
+    password a driver echoed masked."""
     message = str(exc or "").strip()
-    return message.splitlines()[0] if message else type(exc).__name__
+    return mask_secrets(message.splitlines()[0]) if message else type(exc).__name__

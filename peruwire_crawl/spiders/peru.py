@@ -32,7 +32,7 @@ from peruwire_crawl.items import ArticleItem
 from peruwire_crawl.pages import ArticlePage, SectionPage
 from peruwire_crawl.signals import run_judged
 from peruwire_crawl.sources import SourceRegistry
-from peruwire_crawl.times import http_date_to_utc
+from peruwire_crawl.times import server_time
 from peruwire_crawl.urls import canonical_url, is_http_url
 
 
@@ -468,6 +468,7 @@ def _reason(failure) -> str:
 
 def _fetch_time(response) -> str:
     """When the page was fetched, by the server's Date header (replay sets it to the
-    snapshot's moment, so relative dates resolve the same way every day)."""
-    moment = http_date_to_utc(response.headers.get("Date")) or datetime.now(timezone.utc)
+    snapshot's moment, so relative dates resolve the same way every day); our clock when
+    the header is missing or absurd (see ``times.server_time``)."""
+    moment = server_time(response.headers.get("Date")) or datetime.now(timezone.utc)
     return moment.isoformat()
