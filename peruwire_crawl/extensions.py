@@ -55,7 +55,7 @@ class RunMonitor:
     def spider_closed(self, spider, reason):
         stats = dict(self.stats.get_stats())  # a snapshot, before our own log lines count
         stats.setdefault("finish_reason", reason)
-        if reason == exitcodes.ALREADY_RUNNING_REASON:
+        if reason in exitcodes.NOT_STARTED_REASONS:
             self._write_stats_file()  # the run never started: there is nothing to check
             return
         reasons = failed_checks(stats, spider.state.get("empty_sections", []), self.thresholds)

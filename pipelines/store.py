@@ -33,8 +33,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from peruwire_crawl import settings as project_defaults
 from peruwire_crawl.db.engine import (
+    DatabaseBusy,
     DatabaseError,
     check_connection,
+    database_error,
     describe_url,
     first_line,
     crawl_engine,
@@ -47,6 +49,7 @@ from peruwire_crawl.exitcodes import (
     ALREADY_RUNNING,
     ALREADY_RUNNING_REASON,
     CONFIG_ERROR,
+    DATABASE_BUSY_REASON,
     EXIT_CODE_STAT,
     STORAGE_UNAVAILABLE_REASON,
 )
@@ -129,12 +132,9 @@ class StorePipeline:
             logger.warning("Not crawling: %s; this run exits with status %d", exc, ALREADY_RUNNING)
             self._stop(ALREADY_RUNNING, ALREADY_RUNNING_REASON)
         except DatabaseError as exc:
-            logger.error("Storage unavailable, stopping the crawl: %s", exc)
-            self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON, engine)
+            self._unavailable(exc, engine)
         except DBAPIError as exc:
-            logger.error("Storage unavailable, stopping the crawl: %s: %s",
-                         describe_url(engine.url), first_line(exc.orig))
-            self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON, engine)
+            self._unavailable(database_error(exc, describe_url(engine.url)), engine)
         except Exception as exc:  # why: a crawl that cannot store must not run on, storing nothing
             logger.error("Storage unavailable, stopping the crawl: %s: %s",
                          describe_url(self.db_url), first_line(exc))
@@ -142,6 +142,14 @@ class StorePipeline:
         self.store = store
         self.stats.set_value(STATS + "run_id", self.run_id)
         logger.info("Storing articles in %s (crawl run %d)", describe_url(engine.url), self.run_id)
+
+    def _unavailable(self, exc: DatabaseError, engine) -> None:
+        if isinstance(exc, DatabaseBusy):  # e.g. an analyst's open write transaction
+            logger.warning("Not crawling: %s; the database is busy, this run exits with status %d "
+                           "(try again later)", exc, ALREADY_RUNNING)
+            self._stop(ALREADY_RUNNING, DATABASE_BUSY_REASON, engine)
+        logger.error("Storage unavailable, stopping the crawl: %s", exc)
+        self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON, engine)
 
     def _stop(self, exit_code: int, reason: str, engine=None):
         if engine is not None:

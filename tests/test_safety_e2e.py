@@ -7,12 +7,17 @@ database, the file system and the log. docs/reliability.md lists each fault with
 
 from __future__ import annotations
 
-import pytest
+import sqlite3
+from pathlib import Path
 
-from faultsite import FaultPlan, FaultSite, WithDate
+import pytest
 from sqlalchemy import create_engine, text
 
-from test_faults_e2e import FIXTURES, SITE, TARGETS, assert_stored_correctly, crawl, peruwire, rows
+from faultsite import FaultPlan, FaultSite, WithDate
+from peruwire_crawl.db.engine import make_engine
+from peruwire_crawl.db.migrate import upgrade_to_head
+from peruwire_crawl.exitcodes import ALREADY_RUNNING, CONFIG_ERROR
+from test_faults_e2e import ARTICLES, FIXTURES, SITE, TARGETS, assert_stored_correctly, crawl, peruwire, rows
 
 pytestmark = pytest.mark.slow
 
@@ -82,3 +87,83 @@ def test_a_password_in_the_query_is_masked_in_the_log_the_stats_and_crawl_runs(t
     cli = peruwire("runs", "--db", url)
     assert cli.returncode == 0, cli.stderr
     assert PASSWORD not in cli.stdout + cli.stderr
+
+
+# --- a database that is locked, or not peruwire's --------------------------------------------------
+
+
+def migrated_sqlite(db: Path, journal_mode: str = "wal") -> None:
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade_to_head(engine)
+    engine.dispose()
+    with sqlite3.connect(db) as connection:
+        connection.execute(f"PRAGMA journal_mode = {journal_mode}")
+
+
+@pytest.mark.parametrize("journal_mode", ["wal", "delete"])
+def test_a_database_locked_at_start_is_temporary_exit_75(tmp_path, journal_mode):
+    db = tmp_path / "x.db"
+    migrated_sqlite(db, journal_mode)
+    analyst = sqlite3.connect(db, isolation_level=None)
+    analyst.execute("BEGIN IMMEDIATE")  # an analyst's write transaction left open
+    try:
+        with FaultSite(FIXTURES, SITE["host"]) as site:
+            run = crawl(site, db, "PERUWIRE_DB_BUSY_TIMEOUT=0.5")
+            article_hits = sum(site.hits(path) for path in ARTICLES)
+    finally:
+        analyst.execute("ROLLBACK")
+        analyst.close()
+    assert run.returncode == ALREADY_RUNNING, run.log[-3000:]
+    assert "database is busy" in run.log and "database is locked" in run.log
+    assert article_hits == 0
+
+    with FaultSite(FIXTURES, SITE["host"]) as site:  # the lock gone, the next run does it all
+        assert crawl(site, db).returncode == 0
+    assert set(ARTICLES) <= set(rows(db))
+
+
+def foreign_sqlite(path: Path) -> bytes:
+    """Another application's SQLite file (rollback journal, as most applications keep it)."""
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        connection.execute("INSERT INTO invoices (total) VALUES (12.5), (99.0)")
+    connection.close()
+    return path.read_bytes()
+
+
+def test_another_applications_sqlite_file_is_refused_and_left_byte_for_byte(tmp_path):
+    db = tmp_path / "theirs.db"
+    before = foreign_sqlite(db)
+    with FaultSite(FIXTURES, SITE["host"]) as site:
+        run = crawl(site, db)
+        article_hits = sum(site.hits(path) for path in ARTICLES)
+    assert run.returncode == CONFIG_ERROR, run.log[-3000:]
+    assert "another application's tables (invoices)" in run.log and "PERUWIRE_DB_ADOPT" in run.log
+    assert article_hits == 0
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("theirs")) == ["theirs.db"]
+
+    cli = peruwire("db", "upgrade", "--db", f"sqlite:///{db}")
+    assert cli.returncode != 0 and "another application's tables" in cli.stderr
+    assert db.read_bytes() == before
+
+
+def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path):
+    db = tmp_path / "notes.db"
+    db.write_bytes(b"my notes, not a database\n" * 200)
+    with FaultSite(FIXTURES, SITE["host"]) as site:
+        run = crawl(site, db)
+    assert run.returncode == CONFIG_ERROR, run.log[-3000:]
+    assert "is not a SQLite database" in run.log
+    assert db.read_bytes() == b"my notes, not a database\n" * 200
+
+
+def test_the_adopt_setting_adds_peruwire_tables_to_a_foreign_file(tmp_path):
+    db = tmp_path / "theirs.db"
+    foreign_sqlite(db)
+    with FaultSite(FIXTURES, SITE["host"]) as site:
+        run = crawl(site, db, "PERUWIRE_DB_ADOPT=true")
+    assert run.returncode == 0, run.log[-3000:]
+    assert set(ARTICLES) <= set(rows(db))
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 2
