@@ -558,3 +558,25 @@ class WithDate(Fault):
         handler.send_header("Connection", "close")
         handler.end_headers()
         exchange.write(stored.body)
+
+
+class ListingWithLinks(Fault):
+    """The stored listing page with more article entries (``{path: title}``) before its
+    first one: hostile links a test wants the crawl to meet."""
+
+    name = "listing-with-links"
+
+    def __init__(self, links: Mapping[str, str]):
+        self.links = dict(links)
+
+    def respond(self, exchange):
+        stored = exchange.stored()
+        entries = "".join(
+            f'<article class="post type-post status-publish format-standard hentry"><header class="entry-header">'
+            f'<h2 class="entry-title"><a href="{exchange.site.origin}{path}" rel="bookmark">{title}</a></h2>'
+            "</header></article>\n"
+            for path, title in self.links.items()
+        ).encode()
+        at = stored.body.find(b"<article")
+        body = stored.body[:at] + entries + stored.body[at:] if at >= 0 else stored.body + entries
+        exchange.send(stored.status, stored.headers, body)

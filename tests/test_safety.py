@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy.engine import make_url
 
+from peruwire_crawl import replay
 from peruwire_crawl.db.engine import describe_url, first_line
 from peruwire_crawl.times import server_time
 
@@ -62,3 +63,45 @@ def test_an_absurd_date_header_is_no_fetch_time(header):
 ])
 def test_a_plausible_date_header_is_the_fetch_time(header, expected):
     assert server_time(header, now=NOW) == expected
+
+
+# --- record and replay confined to their directory ---------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "https://site.example/a/..%2F..%2F..%2Fescaped.html",
+    "https://site.example/a/%2E%2E/%2e%2e/%2E%2E/escaped.html",
+    "https://site.example/../../escaped.html",
+    "https://site.example/a%5C..%5C..%5Cescaped.html",
+    "https://site.example/a%00/escaped.html",
+    "https://site.example/tag/?q=..%2F..%2F..%2Fescaped",
+])
+def test_no_url_maps_outside_the_snapshot(tmp_path, url):
+    root = tmp_path / "snapshot"
+    written = replay.save(root, url, replay.StoredResponse(302, {"Location": "/x/"}, b"<p>body</p>"))
+    assert written.resolve().is_relative_to(root.resolve())
+    assert written.parent.resolve().is_relative_to((root / "site.example").resolve())
+    assert [p.name for p in tmp_path.iterdir()] == ["snapshot"]
+    assert replay.load(root, url).body == b"<p>body</p>"
+
+
+def test_a_long_segment_is_hashed_and_two_long_urls_keep_two_files(tmp_path):
+    first = replay.url_to_path(tmp_path, "https://site.example/" + "a" * 300 + "-1.html")
+    second = replay.url_to_path(tmp_path, "https://site.example/" + "a" * 300 + "-2.html")
+    query = replay.url_to_path(tmp_path, "https://site.example/tag/?q=" + "z" * 500)
+    for path in (first, second, query):
+        assert len(path.name.encode()) <= replay.MAX_NAME_BYTES
+    assert first != second and first.suffix == ".html"
+
+
+def test_a_symlink_out_of_the_snapshot_is_refused_for_record_and_replay(tmp_path):
+    root, elsewhere = tmp_path / "snapshot", tmp_path / "elsewhere"
+    (root / "site.example").mkdir(parents=True)
+    elsewhere.mkdir()
+    (elsewhere / "index.html").write_text("outside")
+    (root / "site.example" / "out").symlink_to(elsewhere)
+    with pytest.raises(replay.OutsideRoot, match="outside"):
+        replay.save(root, "https://site.example/out/", replay.StoredResponse(200, {}, b"new"))
+    with pytest.raises(replay.OutsideRoot):
+        replay.load(root, "https://site.example/out/")
+    assert (elsewhere / "index.html").read_text() == "outside"

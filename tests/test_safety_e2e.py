@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from faultsite import FaultPlan, FaultSite, WithDate
+from faultsite import Body, FaultPlan, FaultSite, ListingWithLinks, Redirect, WithDate
 from peruwire_crawl.db.engine import make_engine
 from peruwire_crawl.db.migrate import upgrade_to_head
 from peruwire_crawl.exitcodes import ALREADY_RUNNING, CONFIG_ERROR
@@ -167,3 +167,34 @@ def test_the_adopt_setting_adds_peruwire_tables_to_a_foreign_file(tmp_path):
     assert set(ARTICLES) <= set(rows(db))
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] == 2
+
+
+# --- record and replay stay in their directory -------------------------------------------------------
+
+UP = "..%2F" * 7  # from <record>/<host>/2023/06/1x/ well past the test's directory
+LISTED_ATTACK = f"/2023/06/10/{UP}escaped-by-link.html"
+REDIRECTING = "/2023/06/11/moved-article/"
+REDIRECT_ATTACK = f"/2023/06/11/{UP}escaped-by-redirect.html"
+
+
+def test_recording_never_writes_outside_its_directory(tmp_path):
+    recording = tmp_path / "a" / "b" / "recording"
+    plan = FaultPlan({
+        SITE["section"]: ListingWithLinks({LISTED_ATTACK: "A listed link that climbs out",
+                                           REDIRECTING: "An article that moved"}),
+        LISTED_ATTACK: Body(b"<html><body><h1>written by the server</h1></body></html>"),
+        REDIRECTING: Redirect(REDIRECT_ATTACK),
+        REDIRECT_ATTACK: Body(b"<html><body><h1>written by the server</h1></body></html>"),
+    })
+    before = set(tmp_path.parent.iterdir())
+    with FaultSite(FIXTURES, SITE["host"], plan=plan) as site:
+        run = crawl(site, tmp_path / "x.db", f"PERUWIRE_RECORD={recording}")
+        assert site.hits(LISTED_ATTACK) >= 1 and site.hits(REDIRECT_ATTACK) >= 1  # the crawl met both
+    assert "Traceback" not in run.log, run.log[-3000:]
+    written = {path for path in tmp_path.rglob("*") if path.is_file()}
+    outside = {path for path in written if not path.is_relative_to(recording)}
+    assert {path.name for path in outside} <= {"x.db", "x.db-wal", "x.db-shm", "x.db.lock", "dead-letter.jsonl"}
+    assert set(tmp_path.parent.iterdir()) == before
+    # What the server sent is kept inside, under a name that cannot climb.
+    climbers = {path.name for path in written if "escaped-by" in path.name}
+    assert {f"{UP}escaped-by-link.html", f"{UP}escaped-by-redirect.html"} <= climbers
