@@ -15,5 +15,6 @@ EXIT_CODE_STAT = "peruwire/exit_code"
 ALREADY_RUNNING_REASON = "already_running"
 STORAGE_UNAVAILABLE_REASON = "storage_unavailable"
 DATABASE_BUSY_REASON = "database_busy"
+RUN_LOCK_LOST_REASON = "run_lock_lost"  # a run that lost its lock stops writing (UNHEALTHY)
 # Runs that never started crawling: nothing to judge.
 NOT_STARTED_REASONS = (ALREADY_RUNNING_REASON, DATABASE_BUSY_REASON)

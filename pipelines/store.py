@@ -29,6 +29,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from peruwire_crawl import settings as project_defaults
@@ -37,6 +38,7 @@ from peruwire_crawl.db.engine import (
     DatabaseError,
     check_connection,
     database_error,
+    engine_options,
     describe_url,
     first_line,
     crawl_engine,
@@ -51,11 +53,13 @@ from peruwire_crawl.exitcodes import (
     CONFIG_ERROR,
     DATABASE_BUSY_REASON,
     EXIT_CODE_STAT,
+    RUN_LOCK_LOST_REASON,
     STORAGE_UNAVAILABLE_REASON,
 )
+from peruwire_crawl.exitcodes import UNHEALTHY as UNHEALTHY_EXIT  # schema.UNHEALTHY is a run status
 from peruwire_crawl.extensions import HEALTH_REASONS_STAT
 from peruwire_crawl.health import run_errors
-from peruwire_crawl.runlock import RunLock, RunLockBusy
+from peruwire_crawl.runlock import DEFAULT_KEEPALIVE, RunLock, RunLockBusy, RunLockLost
 from pipelines.dedup import DuplicateItem, dropped_total
 
 logger = logging.getLogger(__name__)
@@ -73,7 +77,8 @@ DEFAULTS = {
 
 class StorePipeline:
     def __init__(self, crawler, *, db_url: str, batch_size: int,
-                 retry_delay: float, close_retries: int, dead_letter_file: str):
+                 retry_delay: float, close_retries: int, dead_letter_file: str,
+                 run_lock: RunLock | None = None):
         self.crawler = crawler
         self.stats = crawler.stats
         self.db_url = db_url
@@ -82,7 +87,7 @@ class StorePipeline:
         self.close_retries = close_retries
         self.dead_letter_file = Path(dead_letter_file)
         self.store: ArticleStore | None = None
-        self.run_lock = RunLock(db_url)
+        self.run_lock = run_lock or RunLock(db_url)
         self.run_id: int | None = None
         self.pending: list[dict[str, Any]] = []
         # A dropped duplicate's URL -> (the article it duplicates, the sections that listed it).
@@ -106,6 +111,8 @@ class StorePipeline:
             retry_delay=get("PERUWIRE_STORE_RETRY_DELAY", float),
             close_retries=get("PERUWIRE_STORE_CLOSE_RETRIES", int),
             dead_letter_file=get("PERUWIRE_DEAD_LETTER_FILE"),
+            run_lock=RunLock(resolve_db_url(settings), engine_options=engine_options(settings),
+                             keepalive=settings.getfloat("PERUWIRE_DB_LOCK_KEEPALIVE", DEFAULT_KEEPALIVE)),
         )
         crawler.signals.connect(pipeline.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
@@ -231,6 +238,8 @@ class StorePipeline:
     # --- batches ----------------------------------------------------------------------
     def flush(self) -> bool:
         """Store the pending items; True when none is left pending."""
+        if not self._still_locked():
+            return True
         batch, self.pending = self.pending, []
         try:
             self._count(self.store.write(batch, run_id=self.run_id))
@@ -245,6 +254,25 @@ class StorePipeline:
             return False
         self._write_duplicates()
         return not self.pending
+
+    def _still_locked(self) -> bool:
+        """Whether this run still holds the run lock; if not, it writes nothing more: what
+        is pending goes to the dead-letter file and the crawl stops, unhealthy."""
+        try:
+            self.run_lock.check()
+            return True
+        except RunLockLost as exc:
+            if not self.stats.get_value(STATS + "run_lock_lost"):
+                self.stats.set_value(STATS + "run_lock_lost", 1)
+                self.stats.set_value(EXIT_CODE_STAT, UNHEALTHY_EXIT)
+                logger.error("Stopping the crawl's writes: %s; another run may be writing to the "
+                             "database. This run exits with status %d", exc, UNHEALTHY_EXIT)
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason=RUN_LOCK_LOST_REASON))
+            if self.pending:
+                self._dead_letter(self.pending, "the run lock was lost")
+                self.pending = []
+            self.pending_duplicates = {}
+            return False
 
     def _write_duplicates(self) -> None:
         """A dropped duplicate's URL becomes an alias and its sections are added to the

@@ -7,17 +7,36 @@ database, the file system and the log. docs/reliability.md lists each fault with
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from faultsite import Body, FaultPlan, FaultSite, ListingWithLinks, Redirect, WithDate
+from faultsite import Body, Call, FaultPlan, FaultSite, ListingWithLinks, Ok, Redirect, Slow, WithDate
 from peruwire_crawl.db.engine import make_engine
 from peruwire_crawl.db.migrate import upgrade_to_head
 from peruwire_crawl.exitcodes import ALREADY_RUNNING, CONFIG_ERROR
-from test_faults_e2e import ARTICLES, FIXTURES, SITE, TARGETS, assert_stored_correctly, crawl, peruwire, rows
+from test_faults_e2e import (
+    ARTICLES,
+    CRAWL_TIMEOUT,
+    FIXTURES,
+    REPO,
+    SITE,
+    TARGETS,
+    assert_stored_correctly,
+    crawl,
+    crawl_command,
+    crawl_env,
+    peruwire,
+    rows,
+    wait_for,
+)
+from test_runlock import lock_backends, terminate
 
 pytestmark = pytest.mark.slow
 
@@ -198,3 +217,74 @@ def test_recording_never_writes_outside_its_directory(tmp_path):
     # What the server sent is kept inside, under a name that cannot climb.
     climbers = {path.name for path in written if "escaped-by" in path.name}
     assert {f"{UP}escaped-by-link.html", f"{UP}escaped-by-redirect.html"} <= climbers
+
+
+# --- the run lock cannot vanish -------------------------------------------------------------------
+
+
+def test_a_second_run_through_a_symlink_to_the_same_sqlite_file_is_refused(tmp_path):
+    db = tmp_path / "data" / "x.db"
+    db.parent.mkdir()
+    link = tmp_path / "link.db"
+    link.symlink_to(db)
+    first_may_go_on = threading.Event()
+    # The first run waits on its section page (holding the lock) until the second is done.
+    plan = FaultPlan({SITE["section"]: [Call(lambda: first_may_go_on.wait(CRAWL_TIMEOUT)), Ok()]})
+    with FaultSite(FIXTURES, SITE["host"], plan=plan) as site:
+        first = subprocess.Popen(crawl_command(site, db, f"DOWNLOAD_TIMEOUT={CRAWL_TIMEOUT}"), cwd=REPO,
+                                 env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert wait_for(lambda: site.hits(SITE["section"]) >= 1, timeout=60)
+            second = crawl(site, link)  # through the symlink
+        finally:
+            first_may_go_on.set()
+            first_log, _ = first.communicate(timeout=CRAWL_TIMEOUT)
+    assert second.returncode == ALREADY_RUNNING, second.log[-3000:]
+    assert "another run is using" in second.log
+    assert site.hits(SITE["section"]) == 1  # the second run fetched nothing
+    assert first.returncode == 0, first_log[-3000:]
+
+
+def postgres_article_urls(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(connection.execute(text("SELECT url FROM articles")).scalars())
+    except Exception:  # not created yet
+        return set()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_run_whose_lock_session_is_terminated_stops_writing_and_loses_nothing(tmp_path, postgres_url):
+    db = tmp_path / "x.db"  # only names the dead-letter file's directory
+    dead_letter = tmp_path / "dead-letter.jsonl"
+    plan = FaultPlan({path: Slow(0.3 + 0.15 * number) for number, path in enumerate(TARGETS)})
+    with FaultSite(FIXTURES, SITE["host"], plan=plan) as site:
+        process = subprocess.Popen(
+            crawl_command(site, db, f"PERUWIRE_DB_URL={postgres_url}", "PERUWIRE_STORE_BATCH_SIZE=1",
+                          "CONCURRENT_REQUESTS_PER_DOMAIN=2"),
+            cwd=REPO, env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert wait_for(lambda: len(postgres_article_urls(postgres_url)) >= 2, timeout=60)
+            [pid] = lock_backends(postgres_url)
+            terminate(postgres_url, pid)  # as a DBA, idle_session_timeout or a restart would
+            log, _ = process.communicate(timeout=CRAWL_TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert process.returncode == 1, log[-3000:]
+        assert "Run lock lost" in log and "Stopping the crawl's writes" in log
+        stored = postgres_article_urls(postgres_url)
+        parked = {json.loads(line)["url"] for line in dead_letter.read_text("utf-8").splitlines()}
+        assert parked and not stored & parked
+        assert len(stored) < len(ARTICLES)  # writes stopped...
+    # ...and every item the crawl produced is stored or parked for `peruwire ingest` (pages
+    # still in flight when the crawl stopped were never read: the next run fetches them).
+    scraped = int(re.search(r"'item_scraped_count': (\d+)", log)[1])
+    assert len(stored) + len(parked) == scraped
+    engine = create_engine(postgres_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT finish_reason FROM crawl_runs")).scalar() == "run_lock_lost"
+    engine.dispose()
