@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
+from dbproxy import FreezableProxy
 from faultsite import Body, Call, FaultPlan, FaultSite, ListingWithLinks, Ok, Redirect, Slow, WithDate
 from peruwire_crawl.db.engine import make_engine
 from peruwire_crawl.db.migrate import upgrade_to_head
@@ -288,3 +292,52 @@ def test_a_run_whose_lock_session_is_terminated_stops_writing_and_loses_nothing(
     with engine.connect() as connection:
         assert connection.execute(text("SELECT finish_reason FROM crawl_runs")).scalar() == "run_lock_lost"
     engine.dispose()
+
+
+# --- a frozen database ---------------------------------------------------------------------------
+
+FROZEN_SETTINGS = (
+    "PERUWIRE_DB_STATEMENT_TIMEOUT=1",  # the client gives up 5 s later on a silent server
+    "PERUWIRE_DB_CONNECT_TIMEOUT=2",
+    "PERUWIRE_DB_BUSY_TIMEOUT=0.5",
+    "PERUWIRE_STORE_BATCH_SIZE=1",
+    "PERUWIRE_STORE_RETRY_DELAY=0.5",
+    "PERUWIRE_STORE_CLOSE_RETRIES=1",
+)
+
+
+@pytest.mark.postgres
+def test_a_frozen_database_costs_bounded_waits_and_sigterm_is_honoured(tmp_path, postgres_url):
+    db = tmp_path / "x.db"  # only names the dead-letter file's directory
+    dead_letter = tmp_path / "dead-letter.jsonl"
+    server = make_url(postgres_url)
+    plan = FaultPlan({path: Slow(0.3 + 0.15 * number) for number, path in enumerate(TARGETS)})
+    with FreezableProxy(server.host, server.port or 5432) as proxy, \
+            FaultSite(FIXTURES, SITE["host"], plan=plan) as site:
+        through_proxy = server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        process = subprocess.Popen(
+            crawl_command(site, db, f"PERUWIRE_DB_URL={through_proxy}", *FROZEN_SETTINGS),
+            cwd=REPO, env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert wait_for(lambda: len(postgres_article_urls(postgres_url)) >= 2, timeout=60)
+            proxy.freeze()  # every database call from now on meets a silent server
+            frozen_at = time.monotonic()
+            time.sleep(2)
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)  # systemd stopping the unit
+            log, _ = process.communicate(timeout=CRAWL_TIMEOUT)
+            stop_seconds = time.monotonic() - frozen_at
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode != 0, log[-3000:]
+    assert "did not answer within 6 s" in log, log[-3000:]
+    # Bounded: each remaining call waits at most its deadline (the lock check before a batch,
+    # the run row), never for ever. A generous bound for a loaded machine; without the
+    # timeouts the crawl never ends at all.
+    assert stop_seconds < 60, log[-3000:]
+    stored = postgres_article_urls(postgres_url)
+    parked = {json.loads(line)["url"] for line in dead_letter.read_text("utf-8").splitlines()}
+    scraped = int(re.search(r"'item_scraped_count': (\d+)", log)[1])
+    assert parked and len(stored | parked) == scraped  # nothing read was lost
