@@ -24,6 +24,8 @@ from pipelines.dedup import dropped_total
 logger = logging.getLogger(__name__)
 
 HEALTH_REASONS_STAT = "peruwire/health/failed_checks"
+# Which change signal each source answered by (peruwire_crawl.changes), said once per run.
+CHANGES_SUMMARY_STAT = "peruwire/changes/summary"
 
 
 class RunMonitor:
@@ -91,4 +93,5 @@ def summary_line(spider_name: str, stats: dict, seconds: float, failures: list[s
         f"{stats.get('peruwire/store/unchanged', 0)} unchanged, "
         f"{duplicates} duplicates, {errors} errors, "
         f"{stats.get('downloader/request_count', 0)} requests in {seconds:.0f} s — {verdict}"
+        + (f"; {stats[CHANGES_SUMMARY_STAT]}" if stats.get(CHANGES_SUMMARY_STAT) else "")
     )

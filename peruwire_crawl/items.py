@@ -56,6 +56,12 @@ class ArticleItem:
     fetched_at: str | None = None  # ISO 8601 UTC time the article page was fetched
     listed_title: str | None = None  # title exactly as the section listing showed it
     listed_summary: str | None = None  # standfirst exactly as the listing showed it
+    # Why the page was fetched: new, listing_changed, recent, incomplete, full, or a change
+    # signal (wp_rest, sitemap, recheck: peruwire_crawl.changes); a revision records it.
+    fetch_reason: str | None = None
+    etag: str | None = None  # the article page's ETag / Last-Modified headers, as sent
+    last_modified: str | None = None
+    not_modified: bool = False  # the page answered 304 to a conditional re-check
 
     # --- raw inputs for the normalise pipeline (not stored) ---
     title_from: str = "listing"  # "listing", "page" (headline element) or "meta" (<title>/og:title)

@@ -33,6 +33,16 @@ PERUWIRE_DEDUP_STORE = "peruwire_crawl.db.seen.DatabaseSeenStore"
 # Incremental crawl: an article published within this many days has its page fetched again
 # on every run, since news gets corrected (peruwire_crawl/incremental.py).
 PERUWIRE_REFETCH_RECENT_DAYS = 3
+# Change signals (peruwire_crawl/changes/): how a run learns which stored articles were
+# edited without walking the archive, cheapest first; remove one to switch it off, give
+# an empty list for none. A signal a site lacks is probed again after so many days.
+PERUWIRE_CHANGE_SIGNALS = ["wp_rest", "sitemap", "recheck"]
+PERUWIRE_CHANGE_SIGNALS_REPROBE_DAYS = 30
+# The rolling re-check (sites with neither REST API nor sitemaps): every stored article's
+# page is asked "changed since?" once within this many days, a slice per run, at most
+# this many per run.
+PERUWIRE_RECHECK_DAYS = 30
+PERUWIRE_RECHECK_MAX_PER_RUN = 50
 
 # --- storage (pipelines/store.py) ---------------------------------------------------------
 PERUWIRE_STORE_ENABLED = True

@@ -58,6 +58,9 @@ def crawl_command(tmp_path: Path, files: CrawlFiles, *args: str, replay: tuple |
         "PERUWIRE_DB_URL": db_url or f"sqlite:///{tmp_path / 'peruwire.db'}",
         "PERUWIRE_DEAD_LETTER_FILE": tmp_path / "dead-letter.jsonl",
         "TELNETCONSOLE_ENABLED": False,
+        # The listing-driven crawl alone, so that request counts are the sections' and the
+        # articles'; tests of the change signals (tests/test_changes_e2e.py) turn them on.
+        "PERUWIRE_CHANGE_SIGNALS": "",
     }
     if replay:
         all_settings["PERUWIRE_REPLAY"] = replay_setting(*replay)

@@ -71,6 +71,8 @@ article_sections = Table(
     Index(None, "section_url"),
 )
 
+# One row per change of a stored article: its values *before* the change (revision 0005
+# added all but title and summary; peruwire_crawl/db/revisions.py reads them back).
 article_revisions = Table(
     "article_revisions",
     metadata,
@@ -80,7 +82,15 @@ article_revisions = Table(
     Column("summary", Text),
     Column("replaced_at", UtcDateTime, nullable=False),
     Column("crawl_run_id", Integer, ForeignKey("crawl_runs.id", ondelete="SET NULL")),
+    Column("authors", JsonList),  # null on rows made before 0005 (not recorded then)
+    Column("published_at", UtcDateTime),
+    Column("date_precision", Text),
+    Column("modified_at", UtcDateTime),
+    Column("body_delta", Text),  # how to rebuild the earlier body from the next; null: body unchanged
+    Column("changed", JsonList),  # names of the fields that changed, e.g. ["body", "modified_at"]
+    Column("signal", Text),  # what made the crawl read the page: listing_changed, wp_rest, sitemap, recheck...
     Index(None, "article_id"),
+    Index(None, "replaced_at"),
 )
 
 article_translations = Table(
@@ -131,6 +141,32 @@ article_aliases = Table(
     Column("first_seen_at", UtcDateTime, nullable=False),
 )
 
+# Change signals (peruwire_crawl/changes/): what each source offers (the WordPress REST
+# API, sitemaps), learnt by probing and kept so later runs do not ask again.
+source_signals = Table(
+    "source_signals",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("signal", Text, primary_key=True),  # "wp_rest" or "sitemap"
+    Column("state", Text, nullable=False),  # "offered", "missing" or "refused"
+    Column("detail", Text),  # JSON: what the signal needs next time (tag ids, the sitemap index URL)
+    Column("since", UtcDateTime),  # the site's clock at the last answer a healthy run used
+    Column("probed_at", UtcDateTime, nullable=False),
+)
+
+# Each article page's validators and when it was last read or re-checked, for the rolling
+# re-check (conditional GET, oldest-checked first) and to tell whether a reported edit is
+# newer than what is stored.
+article_checks = Table(
+    "article_checks",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),  # the header's text, sent back verbatim
+    Column("checked_at", UtcDateTime, nullable=False),  # the site's clock (Date header) then
+    Index(None, "checked_at"),
+)
+
 # crawl_runs.status values.
 RUNNING, FINISHED, FAILED, UNHEALTHY = "running", "finished", "failed", "unhealthy"
 
@@ -144,5 +180,5 @@ SEARCH_OBJECTS = frozenset(
 
 __all__ = [
     "metadata", "articles", "article_sections", "article_revisions", "article_translations",
-    "crawl_runs", "page_validators", "article_aliases", "RUNNING", "FINISHED", "FAILED", "UNHEALTHY",
+    "crawl_runs", "page_validators", "article_aliases", "source_signals", "article_checks", "RUNNING", "FINISHED", "FAILED", "UNHEALTHY",
 ]

@@ -14,8 +14,12 @@ What a record does to a stored article:
 - incomplete record (the page failed): only fills fields the stored row lacks, so a failed
   fetch never blanks a stored body or date;
 - ``listed_title``/``listed_summary`` always take the listing's latest non-null value;
-- a changed title or summary keeps the previous pair in ``article_revisions``;
-- nothing changed: only ``last_seen_at`` moves.
+- a stored value replaced by another (title, summary, body, authors, dates) keeps the earlier
+  values in ``article_revisions``, with the run and the signal that fetched the page
+  (``peruwire_crawl.db.revisions``); a value that only fills an empty field keeps none;
+- nothing changed: only ``last_seen_at`` moves;
+- an article page read (or answering 304 to a re-check) records its validators and the
+  moment in ``article_checks``, for the change signals (``peruwire_crawl.changes``).
 Sections and translation links are added, never removed.
 """
 
@@ -29,18 +33,20 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
-from peruwire_crawl.db.dialect import insert_for
+from peruwire_crawl.db.dialect import insert_for, upsert
 from peruwire_crawl.db.engine import write_transaction
 from peruwire_crawl.db.schema import (
     FINISHED,
     RUNNING,
     article_aliases,
+    article_checks,
     article_revisions,
     article_sections,
     article_translations,
     articles,
     crawl_runs,
 )
+from peruwire_crawl.db.revisions import revision_values
 from peruwire_crawl.db.types import iso, to_utc
 from pipelines.dedup import title_key
 
@@ -54,7 +60,11 @@ CONTENT_COLUMNS = (
 LISTING_COLUMNS = ("listed_title", "listed_summary")
 # Fields of a record that are not article columns.
 LINK_FIELDS = ("sections", "translations")
-RECORD_FIELDS = ("url", "source", *CONTENT_COLUMNS, "complete", "incomplete_reason", *LISTING_COLUMNS, *LINK_FIELDS)
+# How the page was read: why it was fetched (the revision's signal), its validators, and
+# whether it answered 304 to a conditional re-check.
+FETCH_FIELDS = ("fetch_reason", "etag", "last_modified", "not_modified", "fetched_at")
+RECORD_FIELDS = ("url", "source", *CONTENT_COLUMNS, "complete", "incomplete_reason", *LISTING_COLUMNS,
+                 *LINK_FIELDS, *FETCH_FIELDS)
 
 
 class BadRecord(ValueError):
@@ -68,7 +78,7 @@ def record_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     if not url or not source:
         raise BadRecord(f"item without url or source cannot be stored: url={url!r} source={source!r}")
     record: dict[str, Any] = {field: item.get(field) for field in RECORD_FIELDS}
-    for field in ("published_at", "modified_at"):
+    for field in ("published_at", "modified_at", "fetched_at"):
         try:
             record[field] = to_utc(record[field])
         except (TypeError, ValueError):
@@ -79,6 +89,7 @@ def record_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     record["sections"] = list(dict.fromkeys(record["sections"] or []))
     record["translations"] = list(dict.fromkeys(record["translations"] or []))
     record["complete"] = bool(True if record["complete"] is None else record["complete"])
+    record["not_modified"] = bool(record["not_modified"])
     return record
 
 
@@ -119,6 +130,16 @@ def _has(value: Any) -> bool:
     return value is not None and value != []
 
 
+def _page_check(article_id: int, record: Mapping[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """The ``article_checks`` row of a record whose page was read or answered 304 (at the
+    site's clock when known); none for a listing-only or failed record. A 304 keeps the
+    validators its request sent, which the spider puts back on the record."""
+    if not (record["complete"] or record["not_modified"]):
+        return []
+    return [{"article_id": article_id, "etag": record["etag"], "last_modified": record["last_modified"],
+             "checked_at": record["fetched_at"] or now}]
+
+
 class ArticleStore:
     """Stores records and crawl runs in one database (an engine made by ``make_engine``)."""
 
@@ -136,6 +157,8 @@ class ArticleStore:
                        .values(last_seen_at=bindparam("now")))
         self._insert_sections = insert_for(self.dialect, article_sections).on_conflict_do_nothing()
         self._insert_translations = insert_for(self.dialect, article_translations).on_conflict_do_nothing()
+        self._save_check = upsert(self.dialect, article_checks, ["article_id"],
+                                  ["etag", "last_modified", "checked_at"])
 
     # --- articles ---------------------------------------------------------------------
     def write(self, records: Iterable[Mapping[str, Any]], *, run_id: int | None = None,
@@ -149,6 +172,7 @@ class ArticleStore:
         unchanged: list[dict[str, Any]] = []
         sections: list[dict[str, Any]] = []
         translations: list[dict[str, Any]] = []
+        checks: list[dict[str, Any]] = []
         with write_transaction(self.engine) as connection:
             for record in sorted(records, key=lambda record: record["url"]):
                 article_id, outcome = self._upsert(connection, record, now, run_id)
@@ -159,8 +183,9 @@ class ArticleStore:
                              for url in record["sections"]]
                 translations += [{"article_id": article_id, "translation_url": url}
                                  for url in record["translations"]]
+                checks += _page_check(article_id, record, now)
             for statement, rows in ((self._touch, unchanged), (self._insert_sections, sections),
-                                    (self._insert_translations, translations)):
+                                    (self._insert_translations, translations), (self._save_check, checks)):
                 if rows:
                     connection.execute(statement, rows)
         return outcomes
@@ -186,11 +211,9 @@ class ArticleStore:
         changes = {column: value for column, value in merged.items() if value != stored[column]}
         if not changes:
             return UNCHANGED  # last_seen_at is set for the whole batch in write()
-        if "title" in changes or "summary" in changes:
-            connection.execute(article_revisions.insert().values(
-                article_id=stored["id"], title=stored["title"], summary=stored["summary"],
-                replaced_at=now, crawl_run_id=run_id,
-            ))
+        revision = revision_values(stored, merged, changes, record.get("fetch_reason"))
+        if revision is not None:
+            connection.execute(article_revisions.insert().values(**revision, replaced_at=now, crawl_run_id=run_id))
         connection.execute(update(articles).where(articles.c.id == stored["id"])
                            .values(last_seen_at=now, changed_at=now, **changes))
         return UPDATED

@@ -25,6 +25,8 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from peruwire_crawl.changes import SIGNALS as CHANGE_SIGNALS
+from peruwire_crawl.changes import ChangeSignals, Refetch
 from peruwire_crawl.db.engine import crawl_engine
 from peruwire_crawl.db.memory import CrawlMemory, Validators
 from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
@@ -83,6 +85,7 @@ class PeruSpider(scrapy.Spider):
             if crawler.settings.getbool("PERUWIRE_STORE_ENABLED", True)
             else None
         )
+        spider.changes = ChangeSignals.from_crawler(crawler) if spider.memory is not None else None
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.run_judged, signal=run_judged)
         crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
@@ -139,6 +142,8 @@ class PeruSpider(scrapy.Spider):
             if request is not None:
                 yield request
         for request in self._revisit_requests():
+            yield request
+        for request in self._changed_articles(self._ask_change_signals()):
             yield request
 
     def _revisit_requests(self):
@@ -210,7 +215,8 @@ class PeruSpider(scrapy.Spider):
             articles_here.append(url)
             yield from self._note_listed_article(url, entry, section, article, now)
         # Walk on only while this page lists something that needed fetching.
-        something_new = self.mode == FULL or any(self._fetch_reasons.get(url) for url in articles_here)
+        something_new = self.mode == FULL or any(
+            self._fetch_reasons.get(url) not in (None, *CHANGE_SIGNALS) for url in articles_here)
         if page.next_page_url and something_new:
             next_request = self._listing_request(
                 page.next_page_url, section, response.meta["page_number"] + 1
@@ -303,6 +309,51 @@ class PeruSpider(scrapy.Spider):
         item.page_fetched = False
         return item
 
+    # --- change signals (peruwire_crawl.changes) --------------------------------------------
+
+    def _ask_change_signals(self) -> list:
+        """The change signals' first requests: incremental runs, once per crawl."""
+        if self.changes is None or self.mode == FULL or self.state.get("change_signals_sent"):
+            return []
+        self.state["change_signals_sent"] = True
+        return self._guarded(self.changes.start, self.section_urls, self._source_key,
+                             self.parse_change_signal, self.change_signal_failed) or []
+
+    def _source_key(self, url: str) -> str:
+        return self.sources.for_url(url).key
+
+    def _changed_articles(self, asked):
+        """What the change signals ask for: their own requests, counted as listing pages in
+        flight (items wait for their answers, so an edited article's item still gathers its
+        sections), and stored articles to read again, conditionally, whatever their
+        listings said."""
+        for wanted in asked:
+            if not isinstance(wanted, Refetch):
+                self._listing_pages_in_flight(+1)
+                yield wanted
+            elif not self._fetch_reasons.get(wanted.url):  # not read this run already
+                self._listings.setdefault(wanted.url, Listing())  # title and summary from the page
+                request = self._article_request(wanted.url, wanted.signal)
+                yield request.replace(headers=wanted.conditional_headers(), meta={
+                    **request.meta, "handle_httpstatus_list": [304],
+                    "validators": (wanted.etag, wanted.last_modified)})
+
+    def parse_change_signal(self, response):
+        yield from self._changed_articles(self.changes.read(response=response))
+        yield from self._listing_page_done()
+
+    def change_signal_failed(self, failure):
+        yield from self._changed_articles(self.changes.read(failure=failure))
+        yield from self._listing_page_done()
+
+    def _not_modified_item(self, url: str, response) -> ArticleItem:
+        item = self._listing_only_item(url)
+        item.not_modified, item.fetch_reason = True, self._fetch_reasons.get(url)
+        item.etag, item.last_modified = response.meta["validators"]
+        item.fetched_at = _fetch_time(response)
+        self.crawler.stats.inc_value("peruwire/articles/not_modified")
+        return item
+
     def _on_allowed_host(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
@@ -311,6 +362,9 @@ class PeruSpider(scrapy.Spider):
 
     def parse_article(self, response):
         listed_url = response.meta["article_url"]
+        if response.status == 304:  # a change signal's conditional re-read: unchanged
+            yield from self._emit(self._not_modified_item(listed_url, response))
+            return
         self._articles_in_flight.discard(listed_url)
         page = ArticlePage.from_response(response)
         for problem in page.problems:
@@ -330,6 +384,9 @@ class PeruSpider(scrapy.Spider):
         item.body = page.body
         item.translations = [canonical_url(u) for u in page.translation_links]
         item.fetched_at = _fetch_time(response)
+        item.fetch_reason = self._fetch_reasons.get(listed_url)
+        item.etag, item.last_modified = (
+            (response.headers.get(name) or b"").decode("latin-1") or None for name in ("ETag", "Last-Modified"))
         if not page.body:
             item.complete = False
             item.incomplete_reason = "article page has no readable body"

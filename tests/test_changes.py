@@ -1,0 +1,118 @@
+"""The change signals' parts: reading the REST API's and sitemaps' answers, the re-check's
+slice. (End to end, against a local site: tests/test_changes_e2e.py.)"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from peruwire_crawl import replay
+from peruwire_crawl.changes import recheck, sitemaps, wordpress
+from tests.crawling import FIXTURES
+
+SITE = "https://peoplesdispatch.org"
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize("section, term", [
+    (f"{SITE}/tag/new-peru-left/", ("tags", "new-peru-left")),
+    (f"{SITE}/tag/peru/page/2/", ("tags", "peru")),
+    ("https://noticias.example.org/category/america/peru/", ("categories", "peru")),
+    (f"{SITE}/author/zoe/", None), (f"{SITE}/?s=peru", None), (f"{SITE}/tag/", None),
+])
+def test_a_section_names_the_term_the_rest_api_selects_by(section, term):
+    assert wordpress.section_term(section) == term
+
+
+def test_the_posts_query_asks_what_changed_a_day_before_the_last_answer():
+    url = wordpress.posts_url(SITE, "tags", [412, 57], datetime(2023, 7, 1, 12, tzinfo=UTC), page=2)
+    parts = urlsplit(url)
+    query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    assert parts.path == "/wp-json/wp/v2/posts"
+    assert query == {"tags": "57,412", "modified_after": "2023-06-30T12:00:00", "orderby": "modified",
+                     "order": "desc", "per_page": "100", "page": "2", "_fields": "link,modified_gmt"}
+
+
+def test_a_posts_answer_gives_links_and_utc_modification_times():
+    posts = json.loads((FIXTURES / "peoplesdispatch-edited" / "wordpress.json").read_text("utf-8"))["posts"]
+    answer = json.dumps([{"link": p["link"], "modified_gmt": p["modified_gmt"]} for p in posts]).encode()
+    changed = dict(wordpress.changed_posts(answer))
+    url = f"{SITE}/2022/06/30/peruvian-president-pedro-castillo-leaves-free-peru-party/"
+    assert changed[url] == datetime(2023, 7, 8, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("body", [b"<html>Not found</html>", b'{"code": "rest_no_route"}', b"[1, 2]"])
+def test_what_is_not_a_rest_answer_says_so(body):
+    with pytest.raises(wordpress.NotAnAnswer):
+        wordpress.changed_posts(body)
+
+
+def test_wordpress_core_sitemaps_before_and_after_the_edit():
+    roots = {"before": [FIXTURES / "peoplesdispatch-wp"], "after": [FIXTURES / "peoplesdispatch-edited",
+                                                                    FIXTURES / "peoplesdispatch-wp"]}
+    kind, index = sitemaps.read(replay.load_layered(roots["before"], f"{SITE}/wp-sitemap.xml").body)
+    assert kind == "sitemapindex"
+    assert sitemaps.post_sitemaps(index, since=None) == [f"{SITE}/wp-sitemap-posts-post-1.xml"]
+    lastmods = {}
+    for name, layered in roots.items():
+        kind, urls = sitemaps.read(replay.load_layered(layered, f"{SITE}/wp-sitemap-posts-post-1.xml").body)
+        assert kind == "urlset" and len(urls) == 19
+        lastmods[name] = dict(urls)
+    edited = {url for url in lastmods["after"] if lastmods["after"][url] != lastmods["before"][url]}
+    assert edited == {f"{SITE}/2022/06/30/peruvian-president-pedro-castillo-leaves-free-peru-party/",
+                      f"{SITE}/2020/11/17/peru-has-a-new-interim-president-but-social-movements-demand-refoundation/"}
+
+
+YOAST_INDEX = b"""<?xml version="1.0" encoding="UTF-8"?><?xml-stylesheet type="text/xsl" href="//example.org/main-sitemap.xsl"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>https://example.org/post-sitemap.xml</loc><lastmod>2023-06-20T08:00:00+00:00</lastmod></sitemap>
+<sitemap><loc>https://example.org/post-sitemap2.xml</loc><lastmod>2023-07-08T09:30:00+00:00</lastmod></sitemap>
+<sitemap><loc>https://example.org/page-sitemap.xml</loc><lastmod>2023-07-08T10:00:00+00:00</lastmod></sitemap>
+<sitemap><loc>https://example.org/post_tag-sitemap.xml</loc><lastmod>2023-07-08T10:00:00+00:00</lastmod></sitemap>
+</sitemapindex>"""
+
+
+def test_a_yoast_index_gives_only_the_post_sitemaps_changed_since_the_last_run():
+    kind, entries = sitemaps.read(YOAST_INDEX)
+    since = datetime(2023, 7, 1, 12, tzinfo=UTC)
+    assert kind == "sitemapindex"
+    assert sitemaps.post_sitemaps(entries, since) == ["https://example.org/post-sitemap2.xml"]
+    assert sitemaps.post_sitemaps(entries, None) == ["https://example.org/post-sitemap.xml",
+                                                      "https://example.org/post-sitemap2.xml"]
+
+
+@pytest.mark.parametrize("body", [b"<html><body>Page not found</body></html>", b"", b"\x89PNG"])
+def test_what_is_not_a_sitemap_says_so(body):
+    with pytest.raises(sitemaps.NotASitemap):
+        sitemaps.read(body)
+
+
+def test_lastmod_dates_come_in_utc():
+    assert sitemaps.lastmod("2023-07-08") == datetime(2023, 7, 8, tzinfo=UTC)
+    assert sitemaps.lastmod("2023-07-08T04:30:00-05:00") == datetime(2023, 7, 8, 9, 30, tzinfo=UTC)
+    assert sitemaps.lastmod("yesterday") is None
+
+
+def test_the_rolling_recheck_reaches_every_article_within_the_period():
+    """317 articles, a run every 6 hours for 30 days, each run re-checking its slice of the
+    oldest-checked: no article goes unchecked for longer than the period."""
+    period, interval, stored = timedelta(days=30), timedelta(hours=6), 317
+    last_checked = {n: timedelta(0) for n in range(stored)}  # all read by the full crawl at 0
+    now, sizes = timedelta(0), []
+    while now < 2 * period:
+        now += interval
+        size = recheck.slice_size(stored, interval, period, max_per_run=50)
+        sizes.append(size)
+        for article in sorted(last_checked, key=last_checked.get)[:size]:
+            last_checked[article] = now
+        assert all(now - checked <= period for checked in last_checked.values())
+    assert set(sizes) == {3}
+
+
+def test_the_slice_is_bounded_and_grows_after_a_pause():
+    assert recheck.slice_size(317, timedelta(days=3), timedelta(days=30), 50) == 32
+    assert recheck.slice_size(317, timedelta(days=300), timedelta(days=30), 50) == 50
+    assert recheck.slice_size(0, timedelta(hours=6), timedelta(days=30), 50) == 0
