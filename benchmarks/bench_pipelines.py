@@ -189,6 +189,8 @@ def main(argv=None) -> int:
     items = [make_item(index) for index in range(args.items)]
     with tempfile.TemporaryDirectory() as tmp:
         settings = {
+            "ADDONS": {"peruwire_crawl.addon.Peruwire": 0},  # peruwire's setting defaults
+            "PERUWIRE_DEDUP_STORE": "peruwire_crawl.identity.MemorySeenStore",  # this run only
             "PERUWIRE_EARLIEST_DATE": "1990-01-01",
             "PERUWIRE_DB_URL": f"sqlite:///{tmp}/bench.db",
             "LOG_LEVEL": "WARNING",

@@ -50,12 +50,15 @@ def crawl(db_url: str, n: int, batch_size: int) -> float:
     from scrapy import Spider, signals
     from scrapy.utils.test import get_crawler
 
+    from peruwire_crawl.db.crawl import CrawlDatabase
     from pipelines.store import StorePipeline
 
-    crawler = get_crawler(Spider, {"PERUWIRE_DB_URL": db_url, "PERUWIRE_STORE_BATCH_SIZE": batch_size})
+    crawler = get_crawler(Spider, {"ADDONS": {"peruwire_crawl.addon.Peruwire": 0},
+                                   "EXTENSIONS": {CrawlDatabase: 100},
+                                   "PERUWIRE_DB_URL": db_url, "PERUWIRE_STORE_BATCH_SIZE": batch_size})
     crawler.spider = Spider.from_crawler(crawler, name="bench")
     pipeline = StorePipeline.from_crawler(crawler)
-    pipeline.spider_opened()
+    crawler.get_extension(CrawlDatabase).spider_opened()
     started = time.perf_counter()
     for item in items(n):
         pipeline.process_item(item)

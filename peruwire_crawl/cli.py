@@ -24,13 +24,14 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from peruwire_crawl.addon import crawl_settings
 from peruwire_crawl.db import queries
-from peruwire_crawl.db.engine import DatabaseError, check_connection, describe_url, first_line, make_engine, resolve_db_url
+from peruwire_crawl.db.engine import DatabaseError, check_connection, describe_url, first_line, make_engine
 from peruwire_crawl.db.migrate import current_revision, head_revision, upgrade_to_head
+from peruwire_crawl.db.runlock import RunLock, RunLockBusy
 from peruwire_crawl.db.schema import FAILED, FINISHED
 from peruwire_crawl.db.store import ArticleStore, BadRecord, record_from_item
-from peruwire_crawl.db.types import iso
-from peruwire_crawl.runlock import RunLock, RunLockBusy
+from peruwire_crawl.times import iso
 
 # Cells starting with these are formulas to a spreadsheet (CSV injection): prefixed with '.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -43,14 +44,15 @@ class CommandError(Exception):
 
 # --- helpers ------------------------------------------------------------------------------
 def _open_engine(url: str | None, *, must_exist: bool = True) -> Engine:
-    url = resolve_db_url(explicit=url)
+    url = url or crawl_settings()["PERUWIRE_DB_URL"]
     try:
         parsed = make_url(url)
     except Exception:
         parsed = None
     if (must_exist and parsed is not None and parsed.get_backend_name() == "sqlite"
             and parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists()):
-        raise CommandError(f"there is no database at {parsed.database}; create it with `peruwire db upgrade --db {url}` or run a crawl")
+        raise CommandError(f"there is no database at {parsed.database}; "
+                           f"create it with `peruwire db upgrade --db {url}` or run a crawl")
     engine = make_engine(url)
     check_connection(engine)
     return engine
@@ -107,7 +109,8 @@ def _table(rows: Iterable[Sequence[Any]], out: TextIO, indent: str = "") -> None
         return
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        cells = [cell.ljust(width) if i < len(row) - 1 else cell for i, (cell, width) in enumerate(zip(row, widths))]
+        cells = [cell.ljust(width) if i < len(row) - 1 else cell
+                 for i, (cell, width) in enumerate(zip(row, widths, strict=False))]
         out.write(indent + "  ".join(cells).rstrip() + "\n")
 
 
@@ -366,11 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = _command(commands, "export", cmd_export,
                       "Export articles as CSV or JSON lines (UTF-8, ISO 8601 UTC dates, stable column order).\n"
-                      "In CSV, a cell starting with = + - @ gets a leading ' so spreadsheets never run it as a formula.",
+                      "In CSV, a cell starting with = + - @ gets a leading ' so spreadsheets never run it "
+                      "as a formula.",
                       "peruwire export --format csv --since 2023-01-01 --output peru-2023.csv")
     export.add_argument("--format", choices=("csv", "jsonl"), required=True, help="csv or jsonl")
     _date_filters(export)
-    export.add_argument("--until", metavar="DATE", help="published on or before DATE (a bare date includes that whole day)")
+    export.add_argument("--until", metavar="DATE",
+                        help="published on or before DATE (a bare date includes that whole day)")
     export.add_argument("--section", metavar="URL", help="only articles listed on this section page")
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
 

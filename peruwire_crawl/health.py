@@ -1,18 +1,56 @@
-"""Was a run healthy? Checks on the crawl's final stats, with thresholds from settings.
+"""Was a run healthy? The checks, the verdict, and the exit status that tells cron.
 
-Each check returns the reason it failed, in one sentence an operator can act on, or None.
+One home for "what makes a run unhealthy": the :class:`RunMonitor` extension counts field
+coverage as items are scraped and, when the run ends, judges it once: each failed check
+gives one sentence an operator can act on, and the :class:`Verdict` carries them with the
+exit status. The project's ``crawl`` command exits with that status; the crawl's database
+(:mod:`peruwire_crawl.db.crawl`) stores it in the run's ``crawl_runs`` row.
+
 The most common silent failure of a scraper is a changed layout: the site still answers
 200, but a section suddenly lists nothing, or articles stop yielding a date or a body.
+The exit statuses below are explained for operators in docs/operations.md.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import time
 from dataclasses import dataclass
+from pathlib import Path
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+
+from peruwire_crawl.signals import run_judged
+
+logger = logging.getLogger(__name__)
+
+OK = 0  # the run finished and every health check passed
+UNHEALTHY = 1  # the run finished but a health check failed, or it did not finish
+ALREADY_RUNNING = 75  # another run holds this database, or it is locked (EX_TEMPFAIL): skipped, try later
+CONFIG_ERROR = 78  # the database URL is wrong or the database unreachable (EX_CONFIG)
+
+# Where a component that decided the status early (the database at start) puts it.
+EXIT_CODE_STAT = "peruwire/exit_code"
+HEALTH_REASONS_STAT = "peruwire/health/failed_checks"
+# Which change signal each source answered by (peruwire_crawl.changes), said once per run.
+CHANGES_SUMMARY_STAT = "peruwire/changes/summary"
+# Finish reasons of runs that stopped before crawling, with the statuses above.
+ALREADY_RUNNING_REASON = "already_running"
+STORAGE_UNAVAILABLE_REASON = "storage_unavailable"
+DATABASE_BUSY_REASON = "database_busy"
+# Runs that never started crawling: nothing to judge.
+NOT_STARTED_REASONS = (ALREADY_RUNNING_REASON, DATABASE_BUSY_REASON)
+RUN_LOCK_LOST_REASON = "run_lock_lost"  # a run that lost its lock stops writing (UNHEALTHY)
 
 # Item fields whose coverage on fetched article pages is checked (setting
 # PERUWIRE_HEALTH_MIN_COVERAGE maps field -> minimum share of complete articles having it).
 COVERAGE_STAT = "peruwire/health/coverage/{field}"
 COMPLETE_ITEMS_STAT = "peruwire/health/complete_items"
+# Section URLs whose first page listed nothing (a list-valued stat set by the spider).
+EMPTY_SECTIONS_STAT = "peruwire/sections/empty_urls"
+DROPPED_DUPLICATES_STATS = "peruwire/dedup/dropped/"
 
 
 @dataclass(frozen=True)
@@ -30,10 +68,22 @@ class HealthThresholds:
         )
 
 
-def failed_checks(stats: dict, empty_sections: list[str], thresholds: HealthThresholds) -> list[str]:
+@dataclass(frozen=True)
+class Verdict:
+    """The run's verdict: the exit status and the reason of every failed check."""
+
+    exit_code: int
+    failures: tuple[str, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        return self.exit_code == OK
+
+
+def failed_checks(stats: dict, thresholds: HealthThresholds) -> list[str]:
     """Every failed check's reason; an empty list means the run was healthy."""
     reasons = [_finish_reason(stats), _read_no_section(stats)]
-    reasons += [f"section {url} lists no article on its first page" for url in empty_sections]
+    reasons += [f"section {url} lists no article on its first page" for url in stats.get(EMPTY_SECTIONS_STAT, [])]
     reasons += _coverage(stats, thresholds.min_coverage)
     reasons.append(_error_rate(stats, thresholds.max_error_rate))
     reasons.append(_storage_failures(stats, thresholds.max_storage_failures))
@@ -87,3 +137,91 @@ def run_errors(stats: dict) -> int:
     """Errors of a run, as the summary line and ``crawl_runs.errors`` report them: ERROR log
     lines plus items that could not be stored as they were."""
     return stats.get("log_count/ERROR", 0) + stats.get("peruwire/store/item_errors", 0)
+
+
+def dropped_total(stats: dict) -> int:
+    """Items dropped as duplicates this run, whatever the reason."""
+    return sum(value for key, value in stats.items() if key.startswith(DROPPED_DUPLICATES_STATS))
+
+
+class RunMonitor:
+    """The extension that judges the run: coverage as items pass, the verdict at the end.
+
+    :meth:`verdict` decides once; whoever asks first (this extension's ``spider_closed``, or
+    the crawl's database closing its ``crawl_runs`` row) gets the same answer, so the
+    stored verdict does not depend on the order of signal handlers.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.thresholds = HealthThresholds.from_settings(crawler.settings)
+        self.started = time.monotonic()
+        self.stats_file = crawler.settings.get("PERUWIRE_STATS_FILE")
+        self._verdict: Verdict | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        monitor = cls(crawler)
+        crawler.signals.connect(monitor.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(monitor.spider_closed, signal=signals.spider_closed)
+        return monitor
+
+    def item_scraped(self, item, spider):
+        adapter = ItemAdapter(item)
+        if not adapter.get("complete", True):
+            return  # coverage is a property of article pages we actually read
+        self.stats.inc_value(COMPLETE_ITEMS_STAT)
+        for field in self.thresholds.min_coverage:
+            if adapter.get(field):
+                self.stats.inc_value(COVERAGE_STAT.format(field=field))
+
+    def verdict(self, reason: str) -> Verdict:
+        """Judge the run that ended with ``reason`` (once; later calls get the same)."""
+        if self._verdict is None:
+            self._verdict = self._judge(reason)
+        return self._verdict
+
+    def _judge(self, reason: str) -> Verdict:
+        stats = dict(self.stats.get_stats())  # a snapshot, before our own log lines count
+        stats.setdefault("finish_reason", reason)
+        decided = self.stats.get_value(EXIT_CODE_STAT)
+        if reason in NOT_STARTED_REASONS:
+            return Verdict(ALREADY_RUNNING)  # the run never started: there is nothing to check
+        failures = failed_checks(stats, self.thresholds)
+        for failure in failures:
+            logger.error("health check failed: %s", failure)
+        self.stats.set_value(HEALTH_REASONS_STAT, failures)
+        # A component that already decided (storage: database unreachable) keeps its status.
+        exit_code = decided if decided is not None else (UNHEALTHY if failures else OK)
+        self.stats.set_value(EXIT_CODE_STAT, exit_code)
+        logger.info("%s", summary_line(self.crawler.spider.name, stats, time.monotonic() - self.started, failures))
+        verdict = Verdict(exit_code, tuple(failures))
+        self.crawler.signals.send_catch_log(signal=run_judged, spider=self.crawler.spider,
+                                            healthy=not failures)
+        return verdict
+
+    def spider_closed(self, spider, reason):
+        self.verdict(reason)
+        self._write_stats_file()
+
+    def _write_stats_file(self):
+        """The final stats as JSON, for monitoring scripts (and the end-to-end tests)."""
+        if self.stats_file:
+            Path(self.stats_file).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.stats_file).write_text(
+                json.dumps(self.stats.get_stats(), default=str, indent=1, sort_keys=True), "utf-8"
+            )
+
+
+def summary_line(spider_name: str, stats: dict, seconds: float, failures: list[str]) -> str:
+    """`peru: 3 new, 1 updated, 25 unchanged, 2 duplicates, 0 errors, 7 requests in 41 s — healthy`"""
+    verdict = "healthy" if not failures else f"UNHEALTHY ({len(failures)} failed checks)"
+    return (
+        f"{spider_name}: {stats.get('peruwire/store/new', 0)} new, "
+        f"{stats.get('peruwire/store/updated', 0)} updated, "
+        f"{stats.get('peruwire/store/unchanged', 0)} unchanged, "
+        f"{dropped_total(stats)} duplicates, {run_errors(stats)} errors, "
+        f"{stats.get('downloader/request_count', 0)} requests in {seconds:.0f} s — {verdict}"
+        + (f"; {stats[CHANGES_SUMMARY_STAT]}" if stats.get(CHANGES_SUMMARY_STAT) else "")
+    )

@@ -18,15 +18,15 @@ from pathlib import Path
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.utils.defer import deferred_to_future
-from twisted.internet.task import deferLater
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.responsetypes import responsetypes
+from scrapy.utils.defer import deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.task import deferLater
 
 from peruwire_crawl import replay
-from peruwire_crawl.times import http_date_to_utc
+from peruwire_crawl.times import http_date_to_utc, to_utc
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +170,7 @@ def _decoded_body(response: Response, headers: dict[str, str]) -> bytes:
 
 
 def _http_date(iso_timestamp: str) -> str:
-    moment = datetime.fromisoformat(iso_timestamp).astimezone(timezone.utc)
-    return format_datetime(moment, usegmt=True)
+    return format_datetime(to_utc(iso_timestamp), usegmt=True)
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

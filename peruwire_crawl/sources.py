@@ -1,8 +1,11 @@
-"""Which source a URL belongs to, and what we know about that source.
+"""Which source a URL belongs to, and what we know about that source: its configuration.
 
-Sources are configured in ``sections.toml`` (data, not code). A section URL on a host that
-no source lists (``-a sections=https://other.example/tag/peru/``) gets an ad-hoc source
-named after its host, with UTC as its timezone and English/Spanish as its languages.
+Sources are configured in ``sections.toml`` (data, not code), each once: its hosts,
+timezone, languages, section pages and the module of its parsing rules
+(``pages/sites/``). Every "is this host the source's?" question is answered here
+(:meth:`Source.owns`). A section URL on a host that no source lists
+(``-a sections=https://other.example/tag/peru/``) gets an ad-hoc source named after its
+host, with UTC as its timezone, English/Spanish as its languages and the generic rules.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from peruwire_crawl.urls import same_site, url_host
+
 
 @dataclass(frozen=True)
 class Source:
@@ -21,10 +26,12 @@ class Source:
     timezone: str = "UTC"
     languages: tuple[str, ...] = ("en", "es")
     sections: tuple[str, ...] = field(default_factory=tuple)
+    # Dotted path of the module holding the site's parsing rules (its RULES), or None.
+    rules: str | None = None
 
-
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    def owns(self, url: str) -> bool:
+        """Whether ``url`` is on one of this source's hosts (exact host names)."""
+        return same_site(url, self.hosts)
 
 
 def host_key(host: str) -> str:
@@ -54,6 +61,7 @@ class SourceRegistry:
                 timezone=conf.get("timezone", "UTC"),
                 languages=tuple(conf.get("languages", ["en", "es"])),
                 sections=tuple(conf.get("sections", [])),
+                rules=conf.get("rules"),
             )
             for key, conf in data.get("sources", {}).items()
         ]
@@ -64,7 +72,7 @@ class SourceRegistry:
         return cls.load(settings.get("PERUWIRE_SECTIONS_FILE"))
 
     def for_url(self, url: str) -> Source:
-        host = _host(url)
+        host = url_host(url)
         known = self._by_host.get(host)
         if known is not None:
             return known

@@ -1,13 +1,14 @@
-"""Reading the ISO 8601 times that travel in items, in one way everywhere.
+"""Time conversion, in one way everywhere: every "to UTC" of peruwire is here.
 
 Items carry times as ISO 8601 text (``2023-06-16T00:00:00+00:00``); a time without an
-offset is UTC, the item contract's zone. HTTP headers (Date, Retry-After) carry RFC 5322
-dates, read here too.
+offset is UTC, the item contract's zone. The database keeps whole seconds. HTTP headers
+(Date, Retry-After) carry RFC 5322 dates. (Reading the dates *pages* state, with their
+signals, zones and precision, is another matter: :mod:`peruwire_crawl.normalize.dates`.)
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -22,8 +23,8 @@ def to_utc(value: datetime | str | None) -> datetime | None:
     if not isinstance(value, datetime):
         raise TypeError(f"not a time: {value!r}")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def to_utc_or_none(value: Any) -> datetime | None:
@@ -33,6 +34,22 @@ def to_utc_or_none(value: Any) -> datetime | None:
         return to_utc(value)
     except (TypeError, ValueError):
         return None
+
+
+def to_stored_utc(value: datetime | str | None) -> datetime | None:
+    """Like :func:`to_utc`, in whole seconds: the time as the database keeps it."""
+    moment = to_utc(value)
+    return moment.replace(microsecond=0) if moment is not None else None
+
+
+def iso(value: datetime | None) -> str | None:
+    """``2023-06-16T00:00:00+00:00``: the one text form of a stored time in peruwire."""
+    return None if value is None else to_stored_utc(value).isoformat()
+
+
+def utc_now() -> datetime:
+    """Now, as the database keeps it (UTC, whole seconds)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def http_date_to_utc(value: bytes | str | None) -> datetime | None:
@@ -45,15 +62,15 @@ def http_date_to_utc(value: bytes | str | None) -> datetime | None:
     try:
         moment = parsedate_to_datetime(value.strip())
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
     except (TypeError, ValueError, OverflowError):  # OverflowError: year 9999 with an offset
         return None
 
 
 # A server clock this far ahead of ours, or before the web existed, is wrong, not news.
 SERVER_CLOCK_MAX_AHEAD = timedelta(days=1)
-SERVER_CLOCK_EARLIEST = datetime(1991, 1, 1, tzinfo=timezone.utc)
+SERVER_CLOCK_EARLIEST = datetime(1991, 1, 1, tzinfo=UTC)
 
 
 def server_time(value: bytes | str | None, now: datetime | None = None) -> datetime | None:
@@ -65,7 +82,7 @@ def server_time(value: bytes | str | None, now: datetime | None = None) -> datet
     moment = http_date_to_utc(value)
     if moment is None:
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if not SERVER_CLOCK_EARLIEST <= moment <= now + SERVER_CLOCK_MAX_AHEAD:
         return None
     return moment

@@ -28,8 +28,6 @@ from datetime import UTC, datetime
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from peruwire_crawl import settings as project_defaults
-from peruwire_crawl.sources import Source, SourceRegistry
 from peruwire_crawl.normalize.authors import clean_authors
 from peruwire_crawl.normalize.dates import (
     DateChoice,
@@ -47,14 +45,11 @@ from peruwire_crawl.normalize.language import (
     detector_languages,
 )
 from peruwire_crawl.normalize.text import clean_body, clean_summary, clean_title
+from peruwire_crawl.sources import Source, SourceRegistry
 
 logger = logging.getLogger(__name__)
 
 STATS_PREFIX = "peruwire/normalize"
-# Defaults live in settings.py; read from there when a crawler lacks the project settings
-# (tests, benchmarks).
-DEFAULT_EARLIEST_DATE = project_defaults.PERUWIRE_EARLIEST_DATE
-DEFAULT_DISAGREEMENT_HOURS = float(project_defaults.PERUWIRE_DATE_DISAGREEMENT_HOURS)
 # Rejections that mean the page states something impossible (logged as warnings); the
 # others ("unparseable", "imprecise", "empty") mean the signal was just not usable.
 IMPOSSIBLE_DATE_REASONS = frozenset({"in the future", "too early", "out of range"})
@@ -74,7 +69,7 @@ class NormalizePipeline:
         self,
         sources: SourceRegistry,
         earliest: datetime,
-        disagreement_hours: float = DEFAULT_DISAGREEMENT_HOURS,
+        disagreement_hours: float,
         stats=None,
     ):
         self.sources = sources
@@ -89,10 +84,8 @@ class NormalizePipeline:
         settings = crawler.settings
         return cls(
             sources=SourceRegistry.from_settings(settings),
-            earliest=parse_earliest(settings.get("PERUWIRE_EARLIEST_DATE") or DEFAULT_EARLIEST_DATE),
-            disagreement_hours=settings.getfloat(
-                "PERUWIRE_DATE_DISAGREEMENT_HOURS", DEFAULT_DISAGREEMENT_HOURS
-            ),
+            earliest=parse_earliest(settings.get("PERUWIRE_EARLIEST_DATE")),
+            disagreement_hours=settings.getfloat("PERUWIRE_DATE_DISAGREEMENT_HOURS"),
             stats=crawler.stats,
         )
 

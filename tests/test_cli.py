@@ -10,9 +10,8 @@ import sys
 
 import pytest
 
-from peruwire_crawl.db.migrate import head_revision
-
 from peruwire_crawl.cli import main
+from peruwire_crawl.db.migrate import head_revision
 from peruwire_crawl.db.store import ArticleStore, record_from_item
 
 ARTICLES = [

@@ -43,7 +43,7 @@ ENGLISH_TWIN = f"{SITE}/2023/03/16/enver-leon-the-majority-of-peruvians-want-a-c
 def seed_articles() -> list[tuple[str, str]]:
     """(title, standfirst) pairs of the seed page, in order; its first line is the heading."""
     lines = [line for line in (FIXTURES / "seeds/peoplesdispatch-new-peru-left.txt").read_text("utf-8").splitlines() if line.strip()]
-    return list(zip(lines[1::2], lines[2::2]))
+    return list(zip(lines[1::2], lines[2::2], strict=False))
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,10 @@ from hypothesis import strategies as st
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
+from peruwire_crawl.identity import MemorySeenStore, SeenArticle, title_key
 from peruwire_crawl.items import ArticleItem
-from pipelines.dedup import (
-    DedupPipeline,
-    MemorySeenStore,
-    SeenArticle,
-    parse_time,
-    title_key,
-)
+from peruwire_crawl.times import to_utc_or_none as parse_time
+from pipelines.dedup import DedupPipeline
 
 PD = "https://peoplesdispatch.org"
 DROPPED = "peruwire/dedup/dropped/"

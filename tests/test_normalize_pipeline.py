@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
+from peruwire_crawl.addon import Peruwire
 from peruwire_crawl.items import ArticleItem, DateCandidate
 from pipelines.normalize import NormalizePipeline
 
@@ -28,7 +29,8 @@ languages = ["es", "en"]
 
 
 def make_pipeline(**settings_dict):
-    crawler = get_crawler(settings_dict={"PERUWIRE_EARLIEST_DATE": "1990-01-01", **settings_dict})
+    crawler = get_crawler(settings_dict={"ADDONS": {Peruwire: 0}, "PERUWIRE_EARLIEST_DATE": "1990-01-01",
+                                         **settings_dict})
     return NormalizePipeline.from_crawler(crawler), crawler.stats
 
 

@@ -42,7 +42,7 @@ def seed_articles() -> tuple[str, list[tuple[str, str]]]:
     """The seed: a heading line, then title and standfirst lines separated by blank lines."""
     lines = [line for line in (FIXTURES / "seeds" / "peoplesdispatch-new-peru-left.txt").read_text("utf-8").splitlines() if line.strip()]
     heading, rest = lines[0], lines[1:]
-    return heading, list(zip(rest[0::2], rest[1::2]))
+    return heading, list(zip(rest[0::2], rest[1::2], strict=False))
 
 
 # --- expected output, one case per fixture page ---------------------------------------
@@ -212,7 +212,8 @@ def test_later_snapshot_pushes_two_new_articles_onto_new_peru_left_keeping_eight
 def test_later_snapshot_retitles_one_article_in_its_listing_and_on_its_page():
     old_title = "Rondas campesinas from Cajamarca travel to Lima to join protests"
     new_title = "Rondas campesinas from Cajamarca arrive in Lima to join anti-government protests"
-    titles = lambda page: {entry.url: entry.title for entry in page.entries}
+    def titles(page):
+        return {entry.url: entry.title for entry in page.entries}
     before, after = section(f"{PD}/tag/peru/"), section(f"{PD}/tag/peru/", LATER_ROOT)
     assert (titles(before)[RETITLED], titles(after)[RETITLED]) == (old_title, new_title)
     assert {u: t for u, t in titles(after).items() if u != RETITLED} == {u: t for u, t in titles(before).items() if u != RETITLED}

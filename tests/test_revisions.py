@@ -80,7 +80,7 @@ def test_every_stored_field_change_keeps_the_earlier_values_and_what_revealed_it
 def test_three_versions_read_back_through_the_chain(db_engine):
     bodies = [BODY, BODY + "\n\nUpdate one.", BODY.replace("Thursday", "Friday") + "\n\nUpdate one."]
     titles = ["First title", "First title", "Second title"]
-    for number, (body, title) in enumerate(zip(bodies, titles)):
+    for number, (body, title) in enumerate(zip(bodies, titles, strict=False)):
         write(db_engine, item(body=body, title=title, fetch_reason="recheck" if number else "new"))
     with db_engine.connect() as connection:
         versions = history(connection, connection.execute(select(articles.c.id)).scalar_one())

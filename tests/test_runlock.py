@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from peruwire_crawl.runlock import ADVISORY_LOCK_KEY, RunLock, RunLockBusy, RunLockLost
+from peruwire_crawl.db.runlock import ADVISORY_LOCK_KEY, RunLock, RunLockBusy, RunLockLost
 
 
 def test_the_same_sqlite_file_through_a_symlink_takes_the_same_lock(tmp_path):

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from dbproxy import FreezableProxy
 from faultsite import Body, Call, FaultPlan, FaultSite, ListingWithLinks, Ok, Redirect, Slow, WithDate
-from peruwire_crawl.db.engine import make_engine
-from peruwire_crawl.db.migrate import upgrade_to_head
-from peruwire_crawl.exitcodes import ALREADY_RUNNING, CONFIG_ERROR
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from test_faults_e2e import (
     ARTICLES,
     CRAWL_TIMEOUT,
@@ -41,6 +37,10 @@ from test_faults_e2e import (
     wait_for,
 )
 from test_runlock import lock_backends, terminate
+
+from peruwire_crawl.db.engine import make_engine
+from peruwire_crawl.db.migrate import upgrade_to_head
+from peruwire_crawl.health import ALREADY_RUNNING, CONFIG_ERROR
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from peruwire_crawl import replay
-from peruwire_crawl.exitcodes import ALREADY_RUNNING
+from peruwire_crawl.health import ALREADY_RUNNING
 from tests.crawling import REPO, crawl, start_crawl
 from tests.faultsite import FaultPlan, FaultSite, Slow
 

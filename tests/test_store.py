@@ -16,9 +16,12 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from peruwire_crawl.addon import Peruwire
+from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.db.engine import make_engine
 from peruwire_crawl.db.schema import article_revisions, article_sections, article_translations, articles, crawl_runs
 from peruwire_crawl.db.store import ArticleStore, record_from_item
+from peruwire_crawl.health import RunMonitor
 from peruwire_crawl.items import ArticleItem
 from pipelines.store import StorePipeline
 
@@ -50,6 +53,8 @@ class Crawl:
 
     def __init__(self, db_url: str, **settings):
         self.crawler = get_crawler(Spider, {
+            "ADDONS": {Peruwire: 0},
+            "EXTENSIONS": {CrawlDatabase: 100},
             "PERUWIRE_DB_URL": db_url,
             "PERUWIRE_STORE_BATCH_SIZE": 2,
             "PERUWIRE_STORE_RETRY_DELAY": 0,
@@ -57,11 +62,12 @@ class Crawl:
             **settings,
         })
         self.crawler.spider = Spider.from_crawler(self.crawler, name="peru")
+        self.database = self.crawler.get_extension(CrawlDatabase)
         self.pipeline = StorePipeline.from_crawler(self.crawler)
         self.stats = self.crawler.stats
 
     def open(self):
-        self.pipeline.spider_opened(self.crawler.spider)
+        self.database.spider_opened(self.crawler.spider)
         return self
 
     def feed(self, *items):
@@ -319,7 +325,7 @@ def test_several_writers_at_once_store_each_article_once(db_engine):
         start.wait()
         try:
             for first in range(0, len(items), 5):
-                for attempt in range(50):
+                for _attempt in range(50):
                     try:
                         outcomes.append(store.write(items[first:first + 5]))
                         break
@@ -348,8 +354,12 @@ def test_storage_can_be_switched_off():
 
 def test_failed_health_checks_mark_the_run_unhealthy(db_engine):
     url = db_engine.url.render_as_string(hide_password=False)
-    run = Crawl(url).open().feed(article())
-    run.stats.set_value("peruwire/health/failed_checks", ["only 10% of 10 fetched articles have body (minimum 80%)"])
+    run = Crawl(url, EXTENSIONS={CrawlDatabase: 100, RunMonitor: 500}).open().feed(article())
+    # What the run monitor saw: a section page read, 10 complete articles, 1 with a body.
+    for stat, value in {"peruwire/sections/pages": 1, "peruwire/health/complete_items": 10,
+                        "peruwire/health/coverage/title": 10, "peruwire/health/coverage/published_at": 10,
+                        "peruwire/health/coverage/body": 1}.items():
+        run.stats.set_value(stat, value)
     run.close()
     [run_row] = rows(db_engine, crawl_runs)
     assert run_row["status"] == "unhealthy"

@@ -10,10 +10,13 @@ from scrapy import Spider
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
+from peruwire_crawl.addon import Peruwire
+from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.db.seen import DatabaseSeenStore
 from peruwire_crawl.db.store import ArticleStore, record_from_item
+from peruwire_crawl.identity import title_key
 from peruwire_crawl.items import ArticleItem
-from pipelines.dedup import DedupPipeline, title_key
+from pipelines.dedup import DedupPipeline
 
 STORED = {
     "url": "https://peoplesdispatch.org/2023/01/19/tens-of-thousands-on-the-streets-of-peru/",
@@ -44,7 +47,8 @@ def test_find_by_title_answers_from_the_stored_title_key(stored):
 
 
 def test_dedup_drops_a_stored_article_under_a_changed_slug(stored):
-    crawler = get_crawler(Spider, {"PERUWIRE_DB_URL": stored,
+    crawler = get_crawler(Spider, {"ADDONS": {Peruwire: 0}, "EXTENSIONS": {CrawlDatabase: 100},
+                                   "PERUWIRE_DB_URL": stored,
                                    "PERUWIRE_DEDUP_STORE": "peruwire_crawl.db.seen.DatabaseSeenStore"})
     crawler.spider = Spider.from_crawler(crawler, name="peru")
     dedup = DedupPipeline.from_crawler(crawler)

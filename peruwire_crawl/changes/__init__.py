@@ -38,7 +38,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from peruwire_crawl.changes import recheck, sitemaps, wordpress
 from peruwire_crawl.changes.state import MISSING, OFFERED, REFUSED, Offer, SignalState, StoredArticle
-from peruwire_crawl.db.engine import crawl_engine
+from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.signals import run_judged
 from peruwire_crawl.times import http_date_to_utc
 from peruwire_crawl.urls import canonical_url
@@ -118,10 +118,11 @@ class ChangeSignals:
         if unknown:
             raise ValueError(f"PERUWIRE_CHANGE_SIGNALS: unknown signal(s) {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(SIGNALS)}")
-        if not enabled or not settings.getbool("PERUWIRE_STORE_ENABLED", True):
+        if not enabled or not settings.getbool("PERUWIRE_STORE_ENABLED"):
             return None
         signals = cls(
-            crawler, SignalState(lambda: crawl_engine(crawler)), enabled,
+            # The crawl's engine, asked for when the crawl has started (extensions exist then).
+            crawler, SignalState(lambda: crawler.get_extension(CrawlDatabase).engine), enabled,
             recheck_period=timedelta(days=settings.getfloat("PERUWIRE_RECHECK_DAYS")),
             recheck_max=settings.getint("PERUWIRE_RECHECK_MAX_PER_RUN"),
             reprobe_after=timedelta(days=settings.getfloat("PERUWIRE_CHANGE_SIGNALS_REPROBE_DAYS")),
@@ -267,7 +268,8 @@ class ChangeSignals:
             unknown = [slug for slug in slugs if slug not in offer.detail.get(taxonomy, {})]
             if unknown:
                 run.queue.append(("terms", (taxonomy, sorted(set(unknown)))))
-        run.queue += [("posts", (taxonomy, sorted(set(slugs)), 1)) for taxonomy, slugs in sorted(slugs_by_taxonomy.items())]
+        run.queue += [("posts", (taxonomy, sorted(set(slugs)), 1))
+                      for taxonomy, slugs in sorted(slugs_by_taxonomy.items())]
         return True
 
     def _plan_sitemaps(self, run: _SourceRun) -> bool:

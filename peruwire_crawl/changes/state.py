@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, select
 from peruwire_crawl.db.dialect import upsert
 from peruwire_crawl.db.engine import write_transaction
 from peruwire_crawl.db.schema import article_checks, articles, crawl_runs, source_signals
-from peruwire_crawl.db.types import to_utc
+from peruwire_crawl.times import to_stored_utc
 
 OFFERED, MISSING, REFUSED = "offered", "missing", "refused"
 
@@ -66,7 +66,7 @@ class SignalState:
             .order_by(checked_at, articles.c.id)
         )
         with self._connect().connect() as connection:
-            return [StoredArticle(row.url, to_utc(row.checked_at), row.etag, row.last_modified)
+            return [StoredArticle(row.url, to_stored_utc(row.checked_at), row.etag, row.last_modified)
                     for row in connection.execute(query)]
 
     def previous_run_started(self) -> datetime | None:
@@ -74,7 +74,7 @@ class SignalState:
         query = select(crawl_runs.c.started_at).order_by(crawl_runs.c.id.desc()).limit(2)
         with self._connect().connect() as connection:
             started = connection.execute(query).scalars().all()
-        return to_utc(started[1]) if len(started) == 2 else None
+        return to_stored_utc(started[1]) if len(started) == 2 else None
 
     def save(self, source: str, offers: dict[str, Offer]) -> None:
         if not offers:

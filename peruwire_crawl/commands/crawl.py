@@ -1,14 +1,14 @@
 """`scrapy crawl`, with an exit status a scheduler can act on.
 
 Scrapy's own command exits 1 only when the crawler fails to start. Ours also exits with the
-status the run's extensions decided (see :mod:`peruwire_crawl.exitcodes`), so an unhealthy
+status the run's extensions decided (see :mod:`peruwire_crawl.health`), so an unhealthy
 run or a run skipped because another holds the database is visible to cron and systemd.
 """
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from peruwire_crawl.exitcodes import EXIT_CODE_STAT, UNHEALTHY
+from peruwire_crawl.health import EXIT_CODE_STAT, UNHEALTHY
 
 
 class Command(ScrapyCrawlCommand):

@@ -1,4 +1,4 @@
-"""The one place where database URLs are resolved and engines are made.
+"""The one place where engines are made (the crawl's is owned by ``db.crawl.CrawlDatabase``).
 
 ``make_engine`` gives every SQLite connection WAL mode (analysts read while the crawl
 writes), a busy timeout (a writer waits for another instead of failing at once) and
@@ -9,7 +9,6 @@ timeout instead of dead-locking half-way through a transaction.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,42 +17,17 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from peruwire_crawl import settings as project_defaults
+from peruwire_crawl.addon import DEFAULTS
 from peruwire_crawl.db.errors import DatabaseBusy, DatabaseError
 from peruwire_crawl.db.guards import is_busy, refuse_foreign_sqlite
 from peruwire_crawl.db.masking import mask_secrets, mask_url
 from peruwire_crawl.db.timeouts import connect_with_deadline, postgres_connect_args
 
-DEFAULT_DB_URL = "sqlite:///peruwire.db"
-DB_URL_SETTING = "PERUWIRE_DB_URL"
-# The database timeouts, in seconds (settings.py explains each).
-DEFAULT_BUSY_TIMEOUT = project_defaults.PERUWIRE_DB_BUSY_TIMEOUT
-DEFAULT_STATEMENT_TIMEOUT = project_defaults.PERUWIRE_DB_STATEMENT_TIMEOUT
-DEFAULT_CONNECT_TIMEOUT = project_defaults.PERUWIRE_DB_CONNECT_TIMEOUT
-
-
-def resolve_db_url(settings: Any = None, explicit: str | None = None) -> str:
-    """The database URL: ``explicit`` (``--db``), else the setting, else the environment.
-
-    ``settings`` is Scrapy's ``Settings`` (or any mapping with ``get``); a value given with
-    ``-s PERUWIRE_DB_URL=...`` wins over the environment variable, which wins over the
-    default of ``settings.py``.
-    """
-    if explicit:
-        return explicit
-    if settings is not None:
-        priority = getattr(settings, "getpriority", lambda name: None)(DB_URL_SETTING)
-        value = settings.get(DB_URL_SETTING)
-        # A value from the command line or a spider beats the environment; the
-        # project default (settings.py, priority "project" = 20) does not.
-        if value and priority is not None and priority > 20:
-            return value
-        env = os.environ.get(DB_URL_SETTING)
-        if env:
-            return env
-        if value:
-            return value
-    return os.environ.get(DB_URL_SETTING) or DEFAULT_DB_URL
+# The database timeouts' defaults (seconds; the add-on explains each), for engines made
+# outside a crawl (the `peruwire` command, the run lock).
+DEFAULT_BUSY_TIMEOUT = DEFAULTS["PERUWIRE_DB_BUSY_TIMEOUT"]
+DEFAULT_STATEMENT_TIMEOUT = DEFAULTS["PERUWIRE_DB_STATEMENT_TIMEOUT"]
+DEFAULT_CONNECT_TIMEOUT = DEFAULTS["PERUWIRE_DB_CONNECT_TIMEOUT"]
 
 
 def describe_url(url: str | URL) -> str:
@@ -106,24 +80,11 @@ def make_engine(url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
 def engine_options(settings: Any) -> dict[str, Any]:
     """``make_engine``'s keyword arguments from a crawl's settings (Scrapy ``Settings``)."""
     return {
-        "busy_timeout": settings.getfloat("PERUWIRE_DB_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT),
-        "statement_timeout": settings.getfloat("PERUWIRE_DB_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT),
-        "connect_timeout": settings.getfloat("PERUWIRE_DB_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
-        "adopt_foreign": settings.getbool("PERUWIRE_DB_ADOPT", project_defaults.PERUWIRE_DB_ADOPT),
+        "busy_timeout": settings.getfloat("PERUWIRE_DB_BUSY_TIMEOUT"),
+        "statement_timeout": settings.getfloat("PERUWIRE_DB_STATEMENT_TIMEOUT"),
+        "connect_timeout": settings.getfloat("PERUWIRE_DB_CONNECT_TIMEOUT"),
+        "adopt_foreign": settings.getbool("PERUWIRE_DB_ADOPT"),
     }
-
-
-def crawl_engine(crawler: Any) -> Engine:
-    """The crawl's one engine on its ``PERUWIRE_DB_URL``, made on first use: storage, dedup's
-    and the incremental crawl's memory of earlier runs share it, and its timeouts
-    (``engine_options``). Raises ``DatabaseError`` for a URL that cannot work.
-    (The run lock keeps a connection of its own: see ``peruwire_crawl.runlock``.)"""
-    engine = getattr(crawler, "_peruwire_engine", None)
-    if engine is None:
-        settings = crawler.settings
-        engine = make_engine(resolve_db_url(settings), **engine_options(settings))
-        crawler._peruwire_engine = engine
-    return engine
 
 
 def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:

@@ -1,6 +1,6 @@
 """What can go wrong with a database, told in one plain sentence each.
 
-The crawl turns these into its exit status (``peruwire_crawl.exitcodes``): a
+The crawl turns these into its exit status (``peruwire_crawl.health``): a
 ``DatabaseBusy`` is temporary (75, try later), any other ``DatabaseError`` needs a person
 (78, fix the URL, the permissions or the file).
 """

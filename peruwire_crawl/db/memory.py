@@ -7,9 +7,9 @@
 - ``validators(url)`` / ``save_validators(...)``: each section page's ETag and
   Last-Modified, for conditional requests.
 
-It uses the crawl's engine (``crawl_engine``), taken on first use (the storage pipeline has
-connected and migrated the database by then); ``close()`` returns its connections. Writes
-go through ``write_transaction``, like storage.
+It uses the crawl's engine (``db.crawl.CrawlDatabase.engine``), taken on first use (the
+crawl's database has connected and migrated by then), and leaves disposing it to its owner.
+Writes go through ``write_transaction``, like storage.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy import Engine, and_, false, not_, or_, select
 from peruwire_crawl.db.dialect import upsert
 from peruwire_crawl.db.engine import write_transaction
 from peruwire_crawl.db.schema import article_aliases, articles, page_validators
-from peruwire_crawl.db.store import utc_now
+from peruwire_crawl.times import utc_now
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class CrawlMemory:
     LOOKUP_CHUNK = 500
 
     def __init__(self, connect: Callable[[], Engine]):
-        self._connect = connect  # e.g. lambda: crawl_engine(crawler); called on first use
+        self._connect = connect  # e.g. lambda: database.engine; called on first use
         self._engine: Engine | None = None
 
     @property
@@ -115,8 +115,3 @@ class CrawlMemory:
                            ["etag", "last_modified", "checked_at"])
         with write_transaction(self.engine) as connection:
             connection.execute(statement, rows)
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None

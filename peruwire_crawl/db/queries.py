@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, Float, Integer, and_, desc, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Connection, Float, Integer, and_, desc, func, literal_column, select, text
 
 from peruwire_crawl.db.schema import article_sections, article_translations, articles, crawl_runs
-from peruwire_crawl.db.types import to_utc
+from peruwire_crawl.times import to_stored_utc
 
 UNKNOWN = "(unknown)"
 
@@ -32,7 +32,7 @@ def parse_date(value: str, *, end_of_day: bool = False) -> datetime:
     """``2023-06-01`` or a full ISO 8601 time, as UTC. A bare date means its first second,
     or with ``end_of_day`` the first second of the next day (an exclusive bound)."""
     try:
-        moment = to_utc(value)
+        moment = to_stored_utc(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date; use YYYY-MM-DD or an ISO 8601 time") from None
     if end_of_day and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):

@@ -180,5 +180,6 @@ SEARCH_OBJECTS = frozenset(
 
 __all__ = [
     "metadata", "articles", "article_sections", "article_revisions", "article_translations",
-    "crawl_runs", "page_validators", "article_aliases", "source_signals", "article_checks", "RUNNING", "FINISHED", "FAILED", "UNHEALTHY",
+    "crawl_runs", "page_validators", "article_aliases", "source_signals", "article_checks",
+    "RUNNING", "FINISHED", "FAILED", "UNHEALTHY",
 ]

@@ -1,15 +1,15 @@
 """Dedup's memory of earlier runs, read from the database: a ``SeenStore``
-(``pipelines/dedup.py``) for the setting ``PERUWIRE_DEDUP_STORE``::
+(:mod:`peruwire_crawl.identity`) for the setting ``PERUWIRE_DEDUP_STORE``::
 
     PERUWIRE_DEDUP_STORE = "peruwire_crawl.db.seen.DatabaseSeenStore"
 
 It answers ``find_by_title`` from the ``(source, title_key)`` index of ``articles`` (the
-storage pipeline stores every article's title key), reading the database the crawl stores
-into (``PERUWIRE_DB_URL``) through the crawl's shared engine. It only reads; the connection
-opens on the first question (the storage pipeline has migrated the database by then) and
-closes on ``spider_closed``. A
-database it cannot read answers "nothing stored" with one warning: the storage pipeline is
-the one that stops a crawl for an unusable database.
+storage pipeline stores every article's title key). Built from a crawler, it reads the
+database the crawl stores into through the crawl's engine (``db.crawl.CrawlDatabase``,
+which has migrated it by the first question and disposes it at the end); built with a URL
+(tests, tools), it makes an engine of its own and disposes it in :meth:`close`. It only
+reads. A database it cannot read answers "nothing stored" with one warning: the crawl's
+database is the one that stops a crawl for an unusable database.
 """
 
 from __future__ import annotations
@@ -18,20 +18,13 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from scrapy import signals
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 
-from peruwire_crawl.db.engine import (
-    DatabaseError,
-    crawl_engine,
-    describe_url,
-    first_line,
-    make_engine,
-    resolve_db_url,
-)
+from peruwire_crawl.db.crawl import CrawlDatabase
+from peruwire_crawl.db.engine import DatabaseError, describe_url, first_line, make_engine
 from peruwire_crawl.db.schema import article_translations, articles
-from pipelines.dedup import SeenArticle
+from peruwire_crawl.identity import SeenArticle
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +32,8 @@ logger = logging.getLogger(__name__)
 class DatabaseSeenStore:
     def __init__(self, db_url: str | None, connect: Callable[[], Engine] | None = None):
         self.db_url = db_url
-        # The crawl's shared engine when built from a crawler; an engine of its own otherwise.
+        # Someone else's engine (the crawl's) is only borrowed; our own is ours to dispose.
+        self._borrowed = connect is not None
         self._make_engine = connect or (lambda: make_engine(db_url))
         self._engine: Engine | None = None
         # No database in use (storage switched off): nothing is stored to compare with.
@@ -47,11 +41,10 @@ class DatabaseSeenStore:
 
     @classmethod
     def from_crawler(cls, crawler) -> "DatabaseSeenStore":
-        storing = crawler.settings.getbool("PERUWIRE_STORE_ENABLED", True)
-        db_url = resolve_db_url(crawler.settings) if storing else None
-        store = cls(db_url, connect=lambda: crawl_engine(crawler))
-        crawler.signals.connect(store.close, signal=signals.spider_closed)
-        return store
+        database = crawler.get_extension(CrawlDatabase)
+        if database is None:
+            return cls(None)
+        return cls(database.db_url, connect=lambda: database.engine)
 
     def find_by_title(self, source: str, title_key: str, published_at: datetime,
                       window: timedelta) -> list[SeenArticle]:
@@ -95,8 +88,8 @@ class DatabaseSeenStore:
             self._engine = self._make_engine()
         return self._engine
 
-    def close(self, spider=None, reason: str | None = None) -> None:
-        if self._engine is not None:
+    def close(self) -> None:
+        if self._engine is not None and not self._borrowed:
             self._engine.dispose()
-            self._engine = None
+        self._engine = None
 

@@ -28,13 +28,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from peruwire_crawl.db.dialect import insert_for, upsert
 from peruwire_crawl.db.engine import write_transaction
+from peruwire_crawl.db.revisions import revision_values
 from peruwire_crawl.db.schema import (
     FINISHED,
     RUNNING,
@@ -46,9 +47,8 @@ from peruwire_crawl.db.schema import (
     articles,
     crawl_runs,
 )
-from peruwire_crawl.db.revisions import revision_values
-from peruwire_crawl.db.types import iso, to_utc
-from pipelines.dedup import title_key
+from peruwire_crawl.identity import title_key
+from peruwire_crawl.times import iso, to_stored_utc, utc_now
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 
@@ -80,7 +80,7 @@ def record_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {field: item.get(field) for field in RECORD_FIELDS}
     for field in ("published_at", "modified_at", "fetched_at"):
         try:
-            record[field] = to_utc(record[field])
+            record[field] = to_stored_utc(record[field])
         except (TypeError, ValueError):
             raise BadRecord(f"{url}: {field} {record[field]!r} is not an ISO 8601 date") from None
     # Dedup finds a stored article under a changed slug by this key (peruwire_crawl.db.seen).
@@ -99,13 +99,10 @@ def record_to_json(record: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=False)
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
 def merge(stored: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
     """The article's values once ``record`` is applied to the ``stored`` row (rules above)."""
-    merged = {column: stored[column] for column in (*CONTENT_COLUMNS, *LISTING_COLUMNS, "complete", "incomplete_reason")}
+    kept = (*CONTENT_COLUMNS, *LISTING_COLUMNS, "complete", "incomplete_reason")
+    merged = {column: stored[column] for column in kept}
     if record["complete"]:
         for column in CONTENT_COLUMNS:
             if _has(record[column]) or column == "summary":

@@ -17,19 +17,7 @@ from sqlalchemy import DateTime, Dialect, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from peruwire_crawl import times
-
-
-def to_utc(value: datetime | str | None) -> datetime | None:
-    """An aware UTC datetime, whole seconds (what the database keeps), from a datetime or an
-    ISO 8601 string; raises ValueError/TypeError for a value that is not a time."""
-    moment = times.to_utc(value)
-    return moment.replace(microsecond=0) if moment is not None else None
-
-
-def iso(value: datetime | None) -> str | None:
-    """``2023-06-16T00:00:00+00:00``: the one text form of a time in peruwire."""
-    return None if value is None else to_utc(value).isoformat()
+from peruwire_crawl.times import to_stored_utc
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -42,13 +30,13 @@ class UtcDateTime(TypeDecorator[datetime]):
         return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        value = to_utc(value)
+        value = to_stored_utc(value)
         if value is not None and dialect.name == "sqlite":
             return value.isoformat()
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        return to_utc(value)
+        return to_stored_utc(value)
 
 
 class JsonList(TypeDecorator[list]):

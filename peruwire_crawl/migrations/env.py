@@ -11,10 +11,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
-from peruwire_crawl.db.engine import make_engine, resolve_db_url
+from peruwire_crawl.addon import crawl_settings
+from peruwire_crawl.db.engine import make_engine
 from peruwire_crawl.db.schema import SEARCH_OBJECTS, metadata
 
-# Any fixed number; distinct from the run lock's key (peruwire_crawl/runlock.py).
+# Any fixed number; distinct from the run lock's key (peruwire_crawl/db/runlock.py).
 MIGRATION_LOCK_KEY = 0x7065727577697265 ^ 0x6D696772  # "peruwire" ^ "migr"
 
 config = context.config
@@ -45,7 +46,7 @@ if context.is_offline_mode():
 if connection is not None:
     run_migrations(connection)
 else:
-    engine = make_engine(resolve_db_url())
+    engine = make_engine(crawl_settings()["PERUWIRE_DB_URL"])
     with engine.connect() as connection:
         run_migrations(connection)
     engine.dispose()

@@ -74,7 +74,7 @@ def _split_spanish_and(part: str) -> list[str]:
     # re.split with a group keeps the conjunction: [name, "y", name, "e", name, ...]
     pieces = _SPANISH_AND_RE.split(part)
     names = [pieces[0]]
-    for conjunction, piece in zip(pieces[1::2], pieces[2::2]):
+    for conjunction, piece in zip(pieces[1::2], pieces[2::2], strict=False):
         if len(piece.split()) > 1:
             names.append(piece)
         else:  # "Ramón y Cajal": a surname, not a second author

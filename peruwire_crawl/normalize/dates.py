@@ -39,8 +39,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateparser.date import DateDataParser
 
-from peruwire_crawl.times import to_utc_or_none
 from peruwire_crawl.normalize.text import clean_text
+from peruwire_crawl.times import to_utc_or_none
 
 # Most reliable first; a signal not listed here comes after all of them.
 SIGNAL_ORDER = ("jsonld", "meta", "time", "dateline", "url")

@@ -18,6 +18,7 @@ from extruct.opengraph import OpenGraphExtractor
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
+from peruwire_crawl.pages.rules import SiteRules
 from peruwire_crawl.pages.sites import rules_for
 
 # Elements whose text a reader never sees as content.
@@ -271,14 +272,15 @@ class Page:
     """What every page object shares: the parsed document, the site's rules, and being
     built from a Scrapy response (strictly decoded) or from HTML and a URL (tests)."""
 
-    def __init__(self, html: str | bytes | None, url: str):
+    def __init__(self, html: str | bytes | None, url: str, rules: tuple[SiteRules, ...] | None = None):
         self.url = url
         self.document = Document(html, url)
-        self.rules = rules_for(url)
+        # The crawl passes its source's rules; without them, the shipped configuration's.
+        self.rules = rules or rules_for(url)
 
     @classmethod
-    def from_response(cls, response):
+    def from_response(cls, response, rules: tuple[SiteRules, ...] | None = None):
         text, problems = decode_response(response)
-        page = cls(text, response.url)
+        page = cls(text, response.url, rules)
         page.document.problems.extend(problems)
         return page

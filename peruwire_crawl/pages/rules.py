@@ -21,7 +21,6 @@ Selectors = tuple[str, ...]
 @dataclass(frozen=True)
 class SiteRules:
     name: str
-    hosts: Selectors = ()
     # --- section (tag/category archive) pages ---
     section_name: Selectors = ()
     listing_entry: Selectors = ()  # one element per listed article

@@ -27,16 +27,18 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from peruwire_crawl.changes import SIGNALS as CHANGE_SIGNALS
 from peruwire_crawl.changes import ChangeSignals, Refetch
-from peruwire_crawl.db.engine import crawl_engine
+from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.db.memory import CrawlMemory, Validators
+from peruwire_crawl.health import EMPTY_SECTIONS_STAT
 from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
-from peruwire_crawl.items import ArticleItem
+from peruwire_crawl.items import ArticleItem, DateCandidate
+from peruwire_crawl.normalize.dates import parse_url_date
 from peruwire_crawl.pages import ArticlePage, SectionPage
+from peruwire_crawl.pages.sites import rules_for
 from peruwire_crawl.signals import run_judged
 from peruwire_crawl.sources import SourceRegistry
 from peruwire_crawl.times import server_time
 from peruwire_crawl.urls import canonical_url, is_http_url
-
 
 # Scrapy's RobotsTxtMiddleware says so in the IgnoreRequest it raises (it has no subclass).
 ROBOTS_REFUSAL = "robots.txt"
@@ -78,18 +80,20 @@ class PeruSpider(scrapy.Spider):
             source = spider.sources.for_url(url)
             hosts.update(source.hosts or (urlsplit(url).hostname,))
         spider.allowed_domains = sorted(h for h in hosts if h)
-        spider.policy = FetchPolicy.from_settings(crawler.settings, spider.mode)
-        # Without storage there is no memory of earlier runs: every article is new.
-        spider.memory = (
-            CrawlMemory(lambda: crawl_engine(crawler))
-            if crawler.settings.getbool("PERUWIRE_STORE_ENABLED", True)
-            else None
-        )
-        spider.changes = ChangeSignals.from_crawler(crawler) if spider.memory is not None else None
+        # Without storage there is no memory of earlier runs, and no change signals.
+        spider.changes = ChangeSignals.from_crawler(crawler)
+        crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.run_judged, signal=run_judged)
-        crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
         return spider
+
+    def spider_opened(self, spider):
+        """The settings' defaults and the crawl's database exist once the crawl has opened
+        (Scrapy builds the spider before the add-on and the extensions)."""
+        self.policy = FetchPolicy.from_settings(self.crawler.settings, self.mode)
+        database = self.crawler.get_extension(CrawlDatabase)
+        # Without storage there is no memory of earlier runs: every article is new.
+        self.memory = CrawlMemory(lambda: database.engine) if database is not None else None
 
     def _section_urls(self) -> list[str]:
         if self.sections_arg:
@@ -194,13 +198,14 @@ class PeruSpider(scrapy.Spider):
             return
         section = response.meta["section"]
         self._remember_validators(response)
-        page = SectionPage.from_response(response)
+        page = SectionPage.from_response(response, rules_for(response.url, self.sources))
         self.crawler.stats.inc_value("peruwire/sections/pages")
         for problem in page.problems:
             self.logger.warning("section page %s: %s", response.url, problem)
         if response.meta["page_number"] == 1 and not page.entries:
             self.crawler.stats.inc_value("peruwire/sections/empty_first_page")
-            self.state.setdefault("empty_sections", []).append(section)
+            empty = self.crawler.stats.get_value(EMPTY_SECTIONS_STAT, [])
+            self.crawler.stats.set_value(EMPTY_SECTIONS_STAT, [*empty, section])
         listed = self._listed_articles(page.entries)
         now = datetime.fromisoformat(_fetch_time(response))
         known = self._known_articles(list(listed))
@@ -366,7 +371,7 @@ class PeruSpider(scrapy.Spider):
             yield from self._emit(self._not_modified_item(listed_url, response))
             return
         self._articles_in_flight.discard(listed_url)
-        page = ArticlePage.from_response(response)
+        page = ArticlePage.from_response(response, rules_for(response.url, self.sources))
         for problem in page.problems:
             self.logger.warning("article page %s: %s", response.url, problem)
         item = self._item_from_listing(listed_url)
@@ -412,7 +417,8 @@ class PeruSpider(scrapy.Spider):
         self._articles_in_flight.discard(listed_url)
         item = self._item_from_listing(listed_url)
         # The URL still dates the article, even with no page to read.
-        item.date_candidates = ArticlePage("", listed_url).date_candidates
+        url_day = parse_url_date(listed_url)
+        item.date_candidates = [DateCandidate("url", url_day.isoformat())] if url_day else []
         item.complete = False
         item.incomplete_reason = reason
         item.fetched_at = datetime.now(timezone.utc).isoformat()
@@ -504,17 +510,8 @@ class PeruSpider(scrapy.Spider):
         stored_all = not stats.get_value("peruwire/store/items_failed") and not stats.get_value(
             "peruwire/store/batches_failed"
         )
-        try:
-            if healthy and stored_all:
-                self._guarded(self.memory.save_validators, self._new_validators)
-        finally:
-            self.memory.close()
-
-    def spider_closed(self, spider, reason):
-        # The run monitor judges after this; closing here covers runs it does not judge
-        # (skipped, or the monitor switched off). The engine reopens if it is needed again.
-        if self.memory is not None:
-            self.memory.close()
+        if healthy and stored_all:
+            self._guarded(self.memory.save_validators, self._new_validators)
 
 
 def _reason(failure) -> str:

@@ -80,8 +80,8 @@ def _carry_over_changed_fields() -> None:
     updates = []
     for row in rows:
         after = later.get(row["article_id"], (row["now_title"], row["now_summary"]))
-        changed = [name for name, before, now in zip(("title", "summary"), (row["title"], row["summary"]), after)
-                   if before != now]
+        pairs = zip(("title", "summary"), (row["title"], row["summary"]), after, strict=False)
+        changed = [name for name, before, now in pairs if before != now]
         updates.append({"id": row["id"], "changed": json.dumps(changed)})
         later[row["article_id"]] = (row["title"], row["summary"])
     if updates:

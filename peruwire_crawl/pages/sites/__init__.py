@@ -1,21 +1,32 @@
-"""Per-source parsing rules, chosen by host; generic WordPress rules for every other host.
+"""Per-source parsing rules; generic WordPress rules for every other host.
 
 To support a new site's quirks, add a module here with a ``RULES = SiteRules(...)`` naming
-only the selectors that differ from the generic ones, and list it in ``SITE_RULES``.
+only the selectors that differ from the generic ones, and name the module as its source's
+``rules`` in ``sections.toml`` (which also names the site's hosts).
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from functools import cache
+from importlib import import_module
 
 from peruwire_crawl.pages.rules import GENERIC_WORDPRESS, SiteRules
-from peruwire_crawl.pages.sites import peoplesdispatch
-
-SITE_RULES: tuple[SiteRules, ...] = (peoplesdispatch.RULES,)
+from peruwire_crawl.sources import SourceRegistry
 
 
-def rules_for(url: str) -> tuple[SiteRules, ...]:
-    """The rules to try for ``url``, most specific first; the generic rules always last."""
-    host = (urlsplit(url).hostname or "").lower()
-    specific = tuple(rules for rules in SITE_RULES if host in rules.hosts)
+@cache
+def _shipped_sources() -> SourceRegistry:
+    return SourceRegistry.load()
+
+
+@cache
+def _site_rules(module: str) -> SiteRules:
+    return import_module(module).RULES
+
+
+def rules_for(url: str, sources: SourceRegistry | None = None) -> tuple[SiteRules, ...]:
+    """The rules to try for ``url``, most specific first; the generic rules always last.
+    ``sources``: the crawl's configuration (the shipped ``sections.toml`` when None)."""
+    source = (sources or _shipped_sources()).for_url(url)
+    specific = (_site_rules(source.rules),) if source.rules else ()
     return specific + (GENERIC_WORDPRESS,)

@@ -12,7 +12,6 @@ from peruwire_crawl.pages.rules import SiteRules
 
 RULES = SiteRules(
     name="peoplesdispatch",
-    hosts=("peoplesdispatch.org", "www.peoplesdispatch.org"),
     section_name=(".pd-archive-title",),
     listing_entry=(".pd-archive-list article.pd-card",),
     listing_link=(".pd-card-title a[href]",),

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from peruwire_crawl import settings as project_defaults
+from peruwire_crawl.addon import DEFAULTS
 from peruwire_crawl.db.engine import describe_url, first_line, make_engine
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ _HOLDS_ADVISORY_LOCK = text(
     " AND pid = pg_backend_pid() AND classid::bigint = :high AND objid::bigint = :low"
     " AND objsubid = 1)"
 )
-DEFAULT_KEEPALIVE = project_defaults.PERUWIRE_DB_LOCK_KEEPALIVE
+DEFAULT_KEEPALIVE = DEFAULTS["PERUWIRE_DB_LOCK_KEEPALIVE"]
 
 
 class RunLockBusy(Exception):
