@@ -12,10 +12,16 @@ import os
 import uuid
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 POSTGRES_ENV = "PERUWIRE_TEST_POSTGRES_URL"
+
+# Tests never time anything (benchmarks/ does): Hypothesis's per-example deadline would
+# fail a correct test on a busy machine.
+settings.register_profile("peruwire", deadline=None)
+settings.load_profile("peruwire")
 
 
 @pytest.fixture(autouse=True)

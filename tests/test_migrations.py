@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from peruwire_crawl.db import queries
 from peruwire_crawl.db.engine import make_engine
 from peruwire_crawl.db.migrate import DatabaseTooNew, current_revision, head_revision, upgrade, upgrade_to_head
-from peruwire_crawl.db.schema import metadata
+from peruwire_crawl.db.schema import SEARCH_OBJECTS, metadata
 
 TABLES = {"articles", "article_sections", "article_revisions", "article_translations", "crawl_runs"}
 
@@ -29,8 +29,8 @@ def test_upgrade_from_empty_creates_the_schema_of_schema_py(engine):
     with engine.connect() as connection:
         assert current_revision(connection) == head_revision()
         context = MigrationContext.configure(connection, opts={
-            "include_object": lambda obj, name, *_: name not in {"alembic_version"} and not name.startswith("articles_fts")
-            and name not in {"search_vector", "ix_articles_search_vector", "article_authors"},
+            "include_object": lambda obj, name, *_: name not in {"alembic_version"} and not name.startswith(("articles_fts", "article_search_fts"))
+            and name not in {"search_vector", "ix_articles_search_vector", "article_authors"} | SEARCH_OBJECTS,
             "compare_type": False,
         })
         assert compare_metadata(context, metadata) == []

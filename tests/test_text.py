@@ -195,3 +195,64 @@ def test_body_paragraphs_are_separated_by_one_blank_line(raw):
     if body:
         assert "\n\n\n" not in body
         assert all(paragraph and "\n" not in paragraph for paragraph in body.split("\n\n"))
+
+
+# --- ftfy only where it can change something (same results as running it everywhere) --
+
+# What _repair did before it learnt to skip ftfy: every non-ASCII text through fix_text.
+def _repair_with_ftfy_everywhere(value: str) -> str:
+    import unicodedata
+
+    import ftfy
+
+    from peruwire_crawl.normalize.text import _CONTROL_SPACES, _FTFY_CONFIG, _INVISIBLE
+
+    value = value.translate(_CONTROL_SPACES)
+    if not value.isascii():
+        value = ftfy.fix_text(value, _FTFY_CONFIG).translate(_INVISIBLE)
+    else:
+        value = ftfy.fixes.remove_control_chars(value)
+    return unicodedata.normalize("NFC", value)
+
+
+# Characters mojibake is made of (Latin-1, Windows-125x, Cyrillic and Greek misreadings of
+# UTF-8), and the characters ftfy's other fixers act on, among plain words.
+MOJIBAKE_FRAGMENTS = FRAGMENTS + [
+    "Ã", "Â", "â€", "Ã¡", "Ã³", "Ãº", "Ã‘", "Â¿", "Â¡", "Ã ", "Â ", "Ã\xa0", "ÂÂ", "à²",
+    "вЂ", "вЂ™", "ГўВЂВ", "Î²", "β€", "ā€", "‚Ä", "√±", "Œ", "×²", "Ø§", "ï¬", "ﬁ", "\u2028",
+    "\x1b[31m", "\x80", "\x9d", "\ud800", "¿", "¡", "ñ", "á", "é", "—", "–", "€", "°",
+    "a", "z", "A", " ", ".", "1",
+]
+mojibake_text = st.lists(
+    st.one_of(st.sampled_from(MOJIBAKE_FRAGMENTS), st.characters(max_codepoint=0x2FFF)), max_size=40
+).map("".join)
+
+
+@settings(max_examples=1000)
+@given(raw=st.one_of(mojibake_text, messy_text, st.text()))
+def test_mojibake_check_finds_whatever_ftfy_would(raw):
+    import ftfy.badness
+
+    from peruwire_crawl.normalize.text import _may_be_mojibake
+
+    if ftfy.badness.is_bad(raw):
+        assert _may_be_mojibake(raw)
+
+
+@settings(max_examples=1000)
+@given(raw=st.one_of(mojibake_text, messy_text, st.text()))
+def test_repair_is_what_ftfy_everywhere_gave(raw):
+    from peruwire_crawl.normalize.text import _repair
+
+    assert _repair(raw) == _repair_with_ftfy_everywhere(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["Ã‰l dijo que sÃ­", "Peruâ€™s â€œnewâ€\x9d cabinet", "PerÃº", "Â¿QuÃ© pasÃ³?", "ﬁnal",
+     "línea\u2028otra", "Apurímac y Cajamarca, según el ministro.", "e\u0301xito"],
+)
+def test_repair_examples_match_ftfy_everywhere(raw):
+    from peruwire_crawl.normalize.text import _repair
+
+    assert _repair(raw) == _repair_with_ftfy_everywhere(raw)

@@ -141,6 +141,18 @@ article_aliases = Table(
     Column("first_seen_at", UtcDateTime, nullable=False),
 )
 
+# Each article's text prepared for search, the same on both databases (written with the
+# article by peruwire_crawl.db.search; matched through article_search_fts on SQLite and
+# to_tsvector('simple', ...) indexes on PostgreSQL, made by migration 0004).
+article_search = Table(
+    "article_search",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("language", Text),
+    Column("words", Text, nullable=False),  # every word, lowercased, accents removed
+    Column("stems", Text, nullable=False),  # the same words stemmed in the article's language
+)
+
 # Change signals (peruwire_crawl/changes/): what each source offers (the WordPress REST
 # API, sitemaps), learnt by probing and kept so later runs do not ask again.
 source_signals = Table(
@@ -175,11 +187,13 @@ RUNNING, FINISHED, FAILED, UNHEALTHY = "running", "finished", "failed", "unhealt
 SEARCH_OBJECTS = frozenset(
     {"articles_fts", "articles_fts_data", "articles_fts_idx", "articles_fts_docsize",
      "articles_fts_config", "articles_fts_content", "article_authors", "search_vector",
-     "ix_articles_search_vector"}
+     "ix_articles_search_vector", "article_search_fts", "article_search_fts_data", "article_search_fts_idx",
+     "article_search_fts_docsize", "article_search_fts_config", "ix_article_search_stems",
+     "ix_article_search_words", "article_list"}
 )
 
 __all__ = [
-    "metadata", "articles", "article_sections", "article_revisions", "article_translations",
+    "metadata", "articles", "article_sections", "article_revisions", "article_translations", "article_search",
     "crawl_runs", "page_validators", "article_aliases", "source_signals", "article_checks",
     "RUNNING", "FINISHED", "FAILED", "UNHEALTHY",
 ]

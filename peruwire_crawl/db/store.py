@@ -47,6 +47,7 @@ from peruwire_crawl.db.schema import (
     articles,
     crawl_runs,
 )
+from peruwire_crawl.db.search import index_articles
 from peruwire_crawl.identity import title_key
 from peruwire_crawl.times import iso, to_stored_utc, utc_now
 
@@ -63,6 +64,8 @@ LINK_FIELDS = ("sections", "translations")
 # How the page was read: why it was fetched (the revision's signal), its validators, and
 # whether it answered 304 to a conditional re-check.
 FETCH_FIELDS = ("fetch_reason", "etag", "last_modified", "not_modified", "fetched_at")
+DATE_FIELDS = ("published_at", "modified_at", "fetched_at")  # ISO 8601 text or datetimes
+BOOLEAN_FIELDS = ("complete", "not_modified")
 RECORD_FIELDS = ("url", "source", *CONTENT_COLUMNS, "complete", "incomplete_reason", *LISTING_COLUMNS,
                  *LINK_FIELDS, *FETCH_FIELDS)
 
@@ -78,7 +81,8 @@ def record_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     if not url or not source:
         raise BadRecord(f"item without url or source cannot be stored: url={url!r} source={source!r}")
     record: dict[str, Any] = {field: item.get(field) for field in RECORD_FIELDS}
-    for field in ("published_at", "modified_at", "fetched_at"):
+    _check_types(record)
+    for field in DATE_FIELDS:
         try:
             record[field] = to_stored_utc(record[field])
         except (TypeError, ValueError):
@@ -91,6 +95,27 @@ def record_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     record["complete"] = bool(True if record["complete"] is None else record["complete"])
     record["not_modified"] = bool(record["not_modified"])
     return record
+
+
+# Fields that are lists of text; every other field but the booleans and the dates is text.
+LIST_FIELDS = ("authors", *LINK_FIELDS)
+
+
+def _check_types(record: Mapping[str, Any]) -> None:
+    """Raise ``BadRecord`` naming the first field whose value has the wrong type (an item
+    read back from a file may hold anything)."""
+    for field, value in record.items():
+        if value is None or field in DATE_FIELDS:
+            continue
+        if field in LIST_FIELDS:
+            ok = isinstance(value, (list, tuple)) and all(isinstance(entry, str) for entry in value)
+            expected = "a list of text"
+        elif field in BOOLEAN_FIELDS:
+            ok, expected = isinstance(value, bool), "true or false"
+        else:
+            ok, expected = isinstance(value, str), "text"
+        if not ok:
+            raise BadRecord(f"{record.get('url')}: {field} {value!r} is not {expected}")
 
 
 def record_to_json(record: Mapping[str, Any]) -> str:
@@ -169,6 +194,7 @@ class ArticleStore:
         unchanged: list[dict[str, Any]] = []
         sections: list[dict[str, Any]] = []
         translations: list[dict[str, Any]] = []
+        changed: list[int] = []
         checks: list[dict[str, Any]] = []
         with write_transaction(self.engine) as connection:
             for record in sorted(records, key=lambda record: record["url"]):
@@ -176,6 +202,8 @@ class ArticleStore:
                 outcomes[outcome] += 1
                 if outcome == UNCHANGED:
                     unchanged.append({"article_id": article_id, "now": now})
+                else:
+                    changed.append(article_id)
                 sections += [{"article_id": article_id, "section_url": url, "first_seen_at": now}
                              for url in record["sections"]]
                 translations += [{"article_id": article_id, "translation_url": url}
@@ -185,6 +213,7 @@ class ArticleStore:
                                     (self._insert_translations, translations), (self._save_check, checks)):
                 if rows:
                     connection.execute(statement, rows)
+            index_articles(connection, changed)  # search terms move with the text, in one transaction
         return outcomes
 
     def _upsert(self, connection: Connection, record: Mapping[str, Any], now: datetime,

@@ -11,17 +11,20 @@ Detector: lingua (``lingua-language-detector``). Why this one:
 - it says when it cannot decide (``minimum_relative_distance``), which is our cue to fall
   back on what the page declares.
 
-Building a detector and loading its models takes about a second, so the pipeline builds
-one per set of languages and keeps it (``LanguageDetector``). Detection itself is well
-under a millisecond for the text we feed it (title + standfirst + start of the body).
+Memory: lingua decides a text of 120 characters or more on its trigram models alone
+(about 3 MB a language) and needs its 1- to 5-gram models (about 33 MB a language) only
+for shorter ones. So models are loaded when a text first needs them, never preloaded: an
+article's sample (title + standfirst + start of the body) is nearly always long enough,
+and a run that detects nothing (an incremental run with nothing new) loads nothing. The
+answers are the same either way; benchmarks/bench_language.py measures both.
+lingua itself is imported on first use, so that commands which never detect do not pay
+for it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-
-from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
 # Languages considered besides the sources' own: close neighbours of Spanish and English
 # that Latin American news sites also publish in. Kept short on purpose: every extra
@@ -51,9 +54,15 @@ def normalize_language_code(code: str | None) -> str | None:
 
 
 class LanguageDetector:
-    """A lingua detector restricted to some languages, built once and reused."""
+    """A lingua detector restricted to some languages, built once and reused.
 
-    def __init__(self, languages: Iterable[str], preload: bool = True):
+    ``preload=True`` loads every model now (lingua's ``with_preloaded_language_models``):
+    faster first answers on short texts, ~130 MB more for four languages.
+    """
+
+    def __init__(self, languages: Iterable[str], preload: bool = False):
+        from lingua import LanguageDetectorBuilder
+
         self.languages = tuple(sorted({code for code in map(normalize_language_code, languages) if code}))
         lingua_languages = [_lingua_language(code) for code in self.languages]
         lingua_languages = [language for language in lingua_languages if language is not None]
@@ -66,7 +75,7 @@ class LanguageDetector:
         builder = builder.with_minimum_relative_distance(MIN_RELATIVE_DISTANCE)
         if preload:
             builder = builder.with_preloaded_language_models()
-        self._detector = builder.build()
+        self._detector = builder.build()  # without preloading: no model read yet, ~no cost
         self._only = None
 
     def detect(self, text: str | None) -> str | None:
@@ -74,7 +83,7 @@ class LanguageDetector:
         if not text:
             return None
         text = text[:MAX_CHARS]
-        if sum(char.isalpha() for char in text) < MIN_LETTERS:
+        if sum(map(str.isalpha, text)) < MIN_LETTERS:
             return None
         if self._detector is None:
             return self._only
@@ -117,7 +126,9 @@ def choose_language(
     return None, "unknown"
 
 
-def _lingua_language(code: str) -> Language | None:
+def _lingua_language(code: str):
+    from lingua import IsoCode639_1, Language
+
     iso = getattr(IsoCode639_1, code.upper(), None)
     if iso is None:
         return None

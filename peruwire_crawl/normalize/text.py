@@ -24,6 +24,9 @@ import unicodedata
 from collections.abc import Iterable
 
 import ftfy
+import ftfy.badness
+import ftfy.chardata
+import ftfy.fixes
 
 # Keep quotes curly and fullwidth characters as published; entities are decoded by us,
 # after tags are gone (ftfy's "auto" mode skips decoding when it sees a "<").
@@ -61,6 +64,28 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad\u180e"))
 
 # ASCII control characters that are whitespace: spaces to us, not controls to delete.
 _CONTROL_SPACES = dict.fromkeys(map(ord, "\x0b\x0c\x1c\x1d\x1e\x1f"), " ")
+
+# Characters that _repair acts on besides mojibake: ours (above), and those of fix_text's
+# steps other than mojibake repair (with our config): C1 controls, Latin ligatures, line
+# breaks other than "\n", surrogates, terminal escapes, control characters. Text with
+# none of them and no mojibake comes out of fix_text as it went in (NFC aside).
+_REPAIR_TARGETS_RE = re.compile(
+    "["
+    + "".join(
+        re.escape(chr(code))
+        for code in sorted(
+            {*_CONTROL_SPACES, *_INVISIBLE, *ftfy.chardata.CONTROL_CHARS, *ftfy.chardata.LIGATURES,
+             *range(0x80, 0xA0), *map(ord, "\r\u2028\u2029\x1b")}
+        )
+    )
+    + "\ud800-\udfff]"
+)
+# Where mojibake can start: two or more non-ASCII characters in a row, or one of the few
+# that ftfy's test flags alone ("Ã", "Â", "Œ", "œ", C1 controls).
+_MOJIBAKE_SEED_RE = re.compile("[^\x00-\x7f]{2,}|[ÃÂŒœ\x80-\x9f]")
+_TWO_NON_ASCII_RE = re.compile("[^\x00-\x7f][^\x00-\x7f]")  # = the seeds, found faster
+_LONE_MOJIBAKE_RE = re.compile("[ÃÂŒœ\x80-\x9f]")
+_MOJIBAKE_REACH = 3  # ASCII characters either side of a seed that a pattern spans (2, and 1 to spare)
 
 _BLANK_LINE_RE = re.compile(r"\n[^\S\n]*\n")
 
@@ -192,7 +217,21 @@ def _tag_replacement(match: re.Match) -> str:
 
 
 def _repair(value: str) -> str:
-    """Mojibake repaired (ftfy), NFC, invisible characters removed."""
+    """Mojibake repaired (ftfy), NFC, invisible characters removed.
+
+    Most text needs none of it but NFC, and ftfy's mojibake test (``is_bad``: a large
+    regular expression tried at every position) costs more than all the rest of a body's
+    cleanup. So the full repair runs only on text with a character it acts on
+    (``_REPAIR_TARGETS_RE``) or that may be mojibake (``_may_be_mojibake``); for any
+    other text it would return the NFC of the text, which is what is returned.
+    """
+    normalized = unicodedata.normalize("NFC", value)
+    if not (
+        _REPAIR_TARGETS_RE.search(value)
+        or _may_be_mojibake(value)
+        or (normalized != value and _may_be_mojibake(normalized))
+    ):
+        return normalized
     value = value.translate(_CONTROL_SPACES)
     if not value.isascii():
         value = ftfy.fix_text(value, _FTFY_CONFIG)
@@ -201,6 +240,30 @@ def _repair(value: str) -> str:
         # ASCII cannot be mojibake; only control characters need to go.
         value = ftfy.fixes.remove_control_chars(value)
     return unicodedata.normalize("NFC", value)
+
+
+def _may_be_mojibake(value: str) -> bool:
+    """True whenever ``ftfy.badness.is_bad(value)`` is (and rarely when it is not).
+
+    Every pattern of ftfy's mojibake test spans at most two ASCII characters either side of
+    the non-ASCII ones it needs, and needs two non-ASCII characters in a row, except for a
+    few lone ones (``_MOJIBAKE_SEED_RE``). So a lone "í" in
+    "Apurímac" cannot be mojibake, and only the stretches around the other non-ASCII runs
+    need the test. Joining the stretches can only add matches, never lose one.
+    """
+    if value.isascii() or not (_TWO_NON_ASCII_RE.search(value) or _LONE_MOJIBAKE_RE.search(value)):
+        return False  # the common case, answered by the two quickest searches
+    stretches = []
+    last_end = -1
+    for match in _MOJIBAKE_SEED_RE.finditer(value):
+        start = max(0, match.start() - _MOJIBAKE_REACH)
+        end = match.end() + _MOJIBAKE_REACH
+        if stretches and start <= last_end:
+            stretches[-1] = (stretches[-1][0], end)
+        else:
+            stretches.append((start, end))
+        last_end = end
+    return bool(stretches) and ftfy.badness.is_bad("\n".join(value[start:end] for start, end in stretches))
 
 
 def collapse_whitespace(value: str) -> str:

@@ -1,0 +1,77 @@
+"""``peruwire show``: one article in full, as text or JSON."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any, TextIO
+
+import click
+
+from peruwire_crawl.cli.base import CommandError, Database, cli, db_option, output, table
+from peruwire_crawl.cli.cells import text
+from peruwire_crawl.db import queries
+from peruwire_crawl.times import iso
+
+
+@cli.command(examples=["peruwire show 42",
+                       "peruwire show https://peoplesdispatch.org/2023/06/16/perus-de-facto-president-blames-protesters/",
+                       "peruwire show 42 --json | jq .revisions"])
+@db_option
+@click.argument("article")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object")
+@click.pass_context
+def show(ctx: click.Context, article: str, as_json: bool) -> int:
+    """One article in full: ARTICLE is its id (from `peruwire search --json`) or its URL.
+
+    Prints its fields, the sections that list it, its translations, every earlier title
+    and summary with when it changed, and the crawl runs that saw it; then the body.
+    """
+    engine = Database.of(ctx).readable()
+    with engine.connect() as connection:
+        article_id = queries.find_article_id(connection, article)
+        if article_id is None:
+            raise CommandError(f"no stored article has the id or URL {article!r}")
+        found = queries.article_in_full(connection, article_id)
+    with output() as out:
+        if as_json:
+            out.write(json.dumps(_json(found), ensure_ascii=False, indent=2) + "\n")
+        else:
+            _print(out, found)
+    return 0
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json(item) for item in value]
+    return iso(value) if hasattr(value, "tzinfo") else value
+
+
+def _print(out: TextIO, article: dict[str, Any]) -> None:
+    fields = [(name, ", ".join(article[name]) if name == "authors" else article[name])
+              for name in queries.ARTICLE_FIELDS if name != "body"]
+    table(out, [(f"{name}:", value) for name, value in fields if value not in (None, "", [])])
+    out.write("\nsections:\n")
+    table(out, [(row["section_url"], f"since {text(row['first_seen_at'])}") for row in article["sections"]],
+          indent="  ")
+    out.write("\ntranslations:\n")
+    table(out, [(row["language"] or "", row["id"] if row["id"] is not None else "(not stored)", row["url"])
+                for row in article["translations"]], indent="  ")
+    if article["aliases"]:
+        out.write("\nother URLs:\n")
+        table(out, [(url,) for url in article["aliases"]], indent="  ")
+    out.write(f"\nrevisions ({len(article['revisions'])}: what changed, and the title and summary before, "
+              "oldest first):\n")
+    table(out, [(text(row["replaced_at"]), f"run {row['crawl_run_id']}" if row["crawl_run_id"] else "",
+                 ", ".join(row["changed"] or ["title or summary"]), row["title"], row["summary"] or "")
+                for row in article["revisions"]],
+          headers=("replaced at", "by", "changed", "title before", "summary before") if article["revisions"] else (),
+          indent="  ")
+    out.write("\ncrawl runs that saw it:\n")
+    table(out, [(row["id"], row["spider"], text(row["started_at"]), row["status"], row["saw"])
+                for row in article["runs"]], indent="  ")
+    out.write("\nbody:\n")
+    for paragraph in (article["body"] or "(none)").split("\n"):
+        out.write(textwrap.fill(paragraph, width=100, initial_indent="  ", subsequent_indent="  ") + "\n")
