@@ -159,6 +159,7 @@ class RunMonitor:
         self.started = time.monotonic()
         self.stats_file = crawler.settings.get("PERUWIRE_STATS_FILE")
         self._verdict: Verdict | None = None
+        self.shared_run = None  # cluster mode: see share_run()
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -176,6 +177,12 @@ class RunMonitor:
             if adapter.get(field):
                 self.stats.inc_value(COVERAGE_STAT.format(field=field))
 
+    def share_run(self, coordinator) -> None:
+        """Cluster mode (peruwire_crawl/cluster/): judge the run on the counts of every
+        process sharing it, so all exit alike. ``coordinator.shared_stats(stats)`` returns
+        those counts and the failures only the cluster can see."""
+        self.shared_run = coordinator
+
     def verdict(self, reason: str) -> Verdict:
         """Judge the run that ended with ``reason`` (once; later calls get the same)."""
         if self._verdict is None:
@@ -188,7 +195,10 @@ class RunMonitor:
         decided = self.stats.get_value(EXIT_CODE_STAT)
         if reason in NOT_STARTED_REASONS:
             return Verdict(ALREADY_RUNNING)  # the run never started: there is nothing to check
-        failures = failed_checks(stats, self.thresholds)
+        extra = []
+        if self.shared_run is not None:
+            stats, extra = self.shared_run.shared_stats(stats)
+        failures = failed_checks(stats, self.thresholds) + extra
         for failure in failures:
             logger.error("health check failed: %s", failure)
         self.stats.set_value(HEALTH_REASONS_STAT, failures)

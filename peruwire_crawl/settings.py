@@ -13,6 +13,9 @@ NEWSPIDER_MODULE = "peruwire_crawl.spiders"
 # (peruwire_crawl/addon.py); any of them given here or with -s wins over its default.
 ADDONS = {
     "peruwire_crawl.addon.Peruwire": 0,
+    # Cluster mode (docs/scale-out.md): with PERUWIRE_REDIS_URL set, the crawl becomes one
+    # worker of a cluster sharing its queue through Redis (scrapy-redis); without it, nothing.
+    "peruwire_crawl.cluster.addon.Cluster": 100,
 }
 
 # --- politeness -------------------------------------------------------------------------
@@ -39,6 +42,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Next to the downloader, like HttpCacheMiddleware: every other middleware (retry,
     # redirects, decompression) sees replayed responses exactly as it would live ones.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Scrapy's, with every request that waits for a host's robots.txt checked (robotstxt.py).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "peruwire_crawl.robotstxt.RobotsTxtMiddleware": 100,
     "peruwire_crawl.middlewares.BackoffRetryMiddleware": 550,
     "peruwire_crawl.middlewares.ReplayMiddleware": 950,
     "peruwire_crawl.middlewares.RecordMiddleware": 960,

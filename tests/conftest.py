@@ -26,8 +26,9 @@ settings.load_profile("peruwire")
 
 @pytest.fixture(autouse=True)
 def _no_ambient_database(monkeypatch):
-    """A developer's exported PERUWIRE_DB_URL must never receive test data."""
+    """A developer's exported PERUWIRE_DB_URL (or cluster) must never receive test data."""
     monkeypatch.delenv("PERUWIRE_DB_URL", raising=False)
+    monkeypatch.delenv("PERUWIRE_REDIS_URL", raising=False)
 
 
 def _postgres_database():
@@ -71,3 +72,29 @@ def db_engine(db_url):
     upgrade_to_head(engine)
     yield engine
     engine.dispose()
+
+
+REDIS_ENV = "PERUWIRE_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def redis_url():
+    """URL of the test Redis database (skips without one); see ``cluster_prefix``."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"{REDIS_ENV} is not set: no Redis server to run this case on")
+    return url
+
+
+@pytest.fixture
+def cluster_prefix(redis_url):
+    """A key prefix of the test's own in the test Redis database, whose keys are deleted
+    after the test: tests never see each other's clusters, nor flush anyone's data."""
+    import redis
+
+    prefix = f"peruwire-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    server = redis.Redis.from_url(redis_url)
+    for key in server.scan_iter(match=f"{prefix}:*", count=500):
+        server.delete(key)
+    server.close()

@@ -71,7 +71,8 @@ def crawl_command(tmp_path: Path, files: CrawlFiles, *args: str, replay: tuple |
 
 
 def crawl_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "PERUWIRE_DB_URL"}
+    """The environment, without a developer's database or cluster (tests name their own)."""
+    return {k: v for k, v in os.environ.items() if k not in ("PERUWIRE_DB_URL", "PERUWIRE_REDIS_URL")}
 
 
 def crawl(tmp_path: Path, *args: str, replay: str | tuple | None = "peoplesdispatch",

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peruwire_crawl.items import DateCandidate
-from peruwire_crawl.normalize import dates
 from peruwire_crawl.normalize.dates import (
     DateContext,
     DateRejected,
@@ -73,7 +72,8 @@ def test_day_precision_keeps_the_stated_day_whatever_the_site_zone():
 
 
 def test_machine_readable_dates_never_call_dateparser():
-    with mock.patch.object(dates, "DateDataParser", side_effect=AssertionError("dateparser called")):
+    # dates.py imports dateparser only when it needs it, so the patch goes to dateparser itself.
+    with mock.patch("dateparser.date.DateDataParser", side_effect=AssertionError("dateparser called")):
         choice = choose_date(
             [DateCandidate("jsonld", "2023-06-16T10:30:00+00:00"),
              DateCandidate("meta", "2023-06-16T10:30:00+00:00"),

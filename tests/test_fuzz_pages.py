@@ -25,6 +25,7 @@ from scrapy.http import HtmlResponse, TextResponse
 
 pages = pytest.importorskip("peruwire_crawl.pages", reason="page objects not landed yet")
 SectionPage, ArticlePage = pages.SectionPage, pages.ArticlePage
+from peruwire_crawl.pages.fields import fields_of  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -50,8 +51,8 @@ FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCh
 
 
 def public_properties(obj) -> set[str]:
-    """Names of the public properties (plain or cached) of ``obj``'s class and its bases."""
-    return {
+    """Names of the declared fields and public properties of ``obj``'s class and its bases."""
+    return set(fields_of(type(obj))) | {
         name
         for klass in type(obj).__mro__
         for name, value in vars(klass).items()

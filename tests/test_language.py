@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from peruwire_crawl.normalize.article import get_detector
 from peruwire_crawl.normalize.language import (
     LanguageDetector,
     article_text_sample,
@@ -11,7 +12,6 @@ from peruwire_crawl.normalize.language import (
     detector_languages,
     normalize_language_code,
 )
-from pipelines.normalize import get_detector
 
 DETECTOR = get_detector(detector_languages(("en", "es")))
 

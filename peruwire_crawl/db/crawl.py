@@ -61,6 +61,7 @@ class CrawlDatabase:
         self.db_url = db_url
         self.options = options  # make_engine's timeouts and adopt flag (engine_options)
         self.run_lock = RunLock(db_url, engine_options=options, keepalive=lock_keepalive)
+        self.shared_run = None  # cluster mode: see share_run()
         self.store: ArticleStore | None = None  # set once the database is ready
         self.run_id: int | None = None
         self._engine: Engine | None = None
@@ -78,6 +79,14 @@ class CrawlDatabase:
         crawler.signals.connect(database.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(database.spider_closed, signal=signals.spider_closed)
         return database
+
+    def share_run(self, coordinator) -> None:
+        """Cluster mode (peruwire_crawl/cluster/): the run lock and the crawl_runs row belong
+        to a run that several processes share. ``coordinator`` refuses a database the cluster
+        cannot share (``check_database``), is the run lock (``run_lock``), opens the row once
+        for all (``open_run``) and closes it once with every process's counts (``close_run``)."""
+        self.shared_run = coordinator
+        self.run_lock = coordinator.run_lock(self.db_url)
 
     @property
     def engine(self) -> Engine:
@@ -100,12 +109,15 @@ class CrawlDatabase:
         CloseSpider raised here once every component has started, so all stop cleanly."""
         spider = spider or self.crawler.spider
         try:
+            if self.shared_run is not None:
+                self.shared_run.check_database(self.db_url)
             check_connection(self.engine)
             # Before any migration or write: one run at a time per database.
             self.run_lock.acquire()
             upgrade_to_head(self.engine)
             store = ArticleStore(self.engine)
-            self.run_id = store.open_run(spider.name)
+            self.run_id = (self.shared_run.open_run(lambda: store.open_run(spider.name)) if self.shared_run
+                           else store.open_run(spider.name))
         except RunLockBusy as exc:
             logger.warning("Not crawling: %s; this run exits with status %d", exc, ALREADY_RUNNING)
             self._stop(ALREADY_RUNNING, ALREADY_RUNNING_REASON)
@@ -144,10 +156,17 @@ class CrawlDatabase:
     def _close_run(self, reason: str) -> None:
         monitor = self.crawler.get_extension(RunMonitor)
         health = list(monitor.verdict(reason).failures) if monitor is not None else []
-        stats = self.stats.get_stats()
+        if self.shared_run is None:
+            self._write_run_row(reason, self.stats.get_stats(), health)
+        else:  # one process closes the shared row, with every process's counts
+            self.shared_run.close_run(
+                lambda counts, lines: self._write_run_row(counts["finish_reason"], counts, health, lines))
+
+    def _write_run_row(self, reason: str, stats: dict, health: list[str], extra_notes=()) -> None:
         failed = stats.get(STORE_STATS + "items_failed", 0)
         status = FINISHED if reason == "finished" and not failed else FAILED
         notes = [f"{failed} items written to {self.dead_letter_file}"] if failed else []
+        notes += extra_notes
         if health and status == FINISHED:
             status = UNHEALTHY
         notes += [f"health check failed: {failure}" for failure in health]

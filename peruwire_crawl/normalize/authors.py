@@ -7,7 +7,14 @@ The site's own name is an author only when the byline says so: on Peoples Dispat
 "by Peoples Dispatch" is a real (collective) byline, while the same name in the page's
 author metadata next to a person's byline is filler.
 
-Spanish "y"/"e" also joins compound surnames ("Santiago Ramón y Cajal"), so a name is
+Bylines are read in the common conventions of many languages: "by"/"por" anywhere in the
+line ("June 16, 2023 by …", "Escrito por …"), and at its start "Von", "Par", "Door",
+"Av"/"Af", "Autor:", "Text:" and the like. What follows a name and is not one goes: an
+affiliation ("X For Dailymail.com", "X | Fox News"), an e-mail address, a web address.
+
+Names are joined by commas, "&", "and", and the word for "and" of Spanish, Portuguese,
+German, French, Dutch, Italian and the Nordic languages ("y", "e", "und", "et", "en", "og",
+"och", …). Those words also join compound surnames ("Santiago Ramón y Cajal"), so a name is
 split there only when what follows is itself more than one word.
 """
 
@@ -20,8 +27,17 @@ from peruwire_crawl.normalize.text import clean_text
 
 # Everything up to and including "by"/"por" (with a date or "Written"/"Escrito" before it).
 _BYLINE_LEAD_RE = re.compile(r"^.*?\b(?:by|por)\b[\s:]*", re.IGNORECASE)
+# Byline words other languages put first; only at the start, where they cannot be part of
+# a name ("Ursula von der Leyen" keeps her "von").
+_BYLINE_START_RE = re.compile(
+    r"^(?:von|vom|par|door|av|af|di|przez|od|autor(?:in|a)?|author|text|texto|tekst|redacción)\b[\s:]*"
+    r"(?=\S)", re.IGNORECASE)
+# What follows a name and is not one: "X For Dailymail.com", "X | Fox News", "X - Reuters".
+_AFFILIATION_RE = re.compile(r"\s+(?:for|für|pour|para)\s+\S.*$|\s+[|–—]\s+.*$", re.IGNORECASE)
+_NOT_A_NAME_RE = re.compile(r"@|https?:|www\.|\.(?:com|org|net)\b", re.IGNORECASE)
 _LIST_SEPARATOR_RE = re.compile(r"\s*(?:[,;/&]|\band\b)\s*", re.IGNORECASE)
-_SPANISH_AND_RE = re.compile(r"\s+(y|e)\s+", re.IGNORECASE)
+# "and" in the languages above; joins names, or the halves of a compound surname.
+_AND_WORD_RE = re.compile(r"\s+(y|e|i|und|et|en|og|och|ja|és|a)\s+", re.IGNORECASE)
 _EDGE_PUNCTUATION = " \t,;:.-–—|·•()[]\"'“”‘’«»"
 # A "name" with no letter in it is a stray symbol; one with a digit is a date ("June 16").
 _HAS_LETTER_RE = re.compile(r"[^\W\d_]")
@@ -63,16 +79,16 @@ def split_names(text: str | None) -> list[str]:
     text = clean_text(text) if isinstance(text, str) else None
     if not text:
         return []
-    text = _BYLINE_LEAD_RE.sub("", text, count=1)
+    text = _BYLINE_START_RE.sub("", _BYLINE_LEAD_RE.sub("", text, count=1), count=1)
     names = []
     for part in _LIST_SEPARATOR_RE.split(text):
-        names.extend(_split_spanish_and(part))
+        names.extend(_split_at_and(_AFFILIATION_RE.sub("", part)))
     return [name for name in map(_tidy, names) if name]
 
 
-def _split_spanish_and(part: str) -> list[str]:
-    # re.split with a group keeps the conjunction: [name, "y", name, "e", name, ...]
-    pieces = _SPANISH_AND_RE.split(part)
+def _split_at_and(part: str) -> list[str]:
+    # re.split with a group keeps the conjunction: [name, "y", name, "und", name, ...]
+    pieces = _AND_WORD_RE.split(part)
     names = [pieces[0]]
     for conjunction, piece in zip(pieces[1::2], pieces[2::2], strict=False):
         if len(piece.split()) > 1:
@@ -90,6 +106,7 @@ def _tidy(name: str) -> str | None:
         or len(name) > MAX_NAME_LENGTH
         or not _HAS_LETTER_RE.search(name)
         or _HAS_DIGIT_RE.search(name)
+        or _NOT_A_NAME_RE.search(name)
     ):
         return None
     return name

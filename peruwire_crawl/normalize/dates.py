@@ -10,7 +10,8 @@ are read in order of reliability (``SIGNAL_ORDER``) and the first plausible one 
   go through ``dateparser`` in the article's language first, then the other configured
   languages, resolved against the fetch time (never the wall clock, so a replayed
   fixture gives the same answer every day);
-- the URL's ``/YYYY/MM/DD/`` is read with a regex.
+- the URL's ``/YYYY/MM/DD/`` is read with a regex, here only: page objects and the spider
+  ask ``url_date_candidates`` for it, and it travels as "YYYY-MM-DD".
 
 Times stated without a zone are in the site's timezone (``sections.toml``). A date with no
 time of day (precision ``day``) is stored as 00:00 UTC of the calendar day the page
@@ -37,14 +38,13 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateparser.date import DateDataParser
-
+from peruwire_crawl.items import DateCandidate
 from peruwire_crawl.normalize.text import clean_text
 from peruwire_crawl.times import to_utc_or_none
 
 # Most reliable first; a signal not listed here comes after all of them.
-SIGNAL_ORDER = ("jsonld", "meta", "time", "dateline", "url")
-MACHINE_SIGNALS = frozenset({"jsonld", "meta", "time"})
+SIGNAL_ORDER = ("jsonld", "microdata", "meta", "time", "dateline", "url")
+MACHINE_SIGNALS = frozenset({"jsonld", "microdata", "meta", "time"})
 
 # The furthest ahead of UTC any timezone is: a day-precision date up to that day's
 # date at fetch time may be "today" somewhere, so it is not in the future.
@@ -59,6 +59,8 @@ _URL_DATE_RE = re.compile(r"(?<!\d)/?((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})(?:/|$)
 _JOINED_URL_DATE_RE = re.compile(r"((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})")
 _HAS_TIME_RE = re.compile(r"[T\s]\d")
 _HAS_SECONDS_RE = re.compile(r"\d{1,2}:\d{2}:\d{2}|T\d{6}")
+# "05.01.2025": the dotted numeric date is day first in every language that writes it.
+_DOTTED_DATE_RE = re.compile(r"\b\d{1,2}\.\d{1,2}\.\d{4}\b")
 _RFC2822_RE = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}")
 # Words around the date on a date line: "Published on June 16, 2023 by Peoples Dispatch".
 _DATELINE_PREFIX_RE = re.compile(
@@ -94,9 +96,19 @@ class ParsedDate:
     precision: str  # "day", "minute" or "second"
     signal: str
     local_date: date  # the calendar day as the page stated it (in its own zone)
+    # The time as the page stated it: in its own offset, naive when it gave none (then
+    # ``value`` read it in the site's zone). None for a day.
+    stated: datetime | None = None
 
     def isoformat(self) -> str:
         return self.value.isoformat()
+
+    def stated_isoformat(self) -> str:
+        """The date as the page stated it: "2023-06-16" for a day, else the time in the
+        page's own offset, or with none where the page gave none."""
+        if self.precision == "day" or self.stated is None:
+            return self.local_date.isoformat()
+        return self.stated.isoformat()
 
 
 @dataclass
@@ -206,13 +218,14 @@ def _parse_text(signal: str, text: str, context: DateContext) -> ParsedDate:
 def _to_parsed(stated: datetime, precision: str, signal: str, zone: tzinfo) -> ParsedDate:
     if precision == "day":
         return _day(stated.date(), signal)
+    as_stated = stated
     if stated.tzinfo is None:
         stated = stated.replace(tzinfo=zone)
     try:
         value = stated.astimezone(UTC)
     except (OverflowError, ValueError) as error:
         raise DateRejected("out of range", str(error)) from None
-    return ParsedDate(value, precision, signal, stated.date())
+    return ParsedDate(value, precision, signal, stated.date(), as_stated)
 
 
 def _day(day: date, signal: str) -> ParsedDate:
@@ -233,6 +246,19 @@ def check_plausible(parsed: ParsedDate, context: DateContext) -> None:
         raise DateRejected(
             "too early", f"{parsed.isoformat()} < earliest {context.earliest.date().isoformat()}"
         )
+
+
+def url_date_candidates(*urls: str | None) -> list[DateCandidate]:
+    """The ``url`` candidate: the first ``/YYYY/MM/DD/`` among ``urls``, as "YYYY-MM-DD".
+
+    What the spider keeps for an article whose page it could not read, and the last signal
+    a page offers.
+    """
+    for url in urls:
+        day = parse_url_date(url or "")
+        if day is not None:
+            return [DateCandidate("url", day.isoformat())]
+    return []
 
 
 def parse_url_date(text: str) -> date | None:
@@ -288,7 +314,7 @@ def parse_human_date(text: str, context: DateContext) -> tuple[datetime, str]:
     if len(text) > _MAX_HUMAN_DATE_LENGTH:
         raise DateRejected("unparseable", f"too long for a date line ({len(text)} chars)")
     base = context.fetched_at.astimezone(context.timezone).replace(tzinfo=None)
-    parser = _dateparser(tuple(context.languages), base)
+    parser = _dateparser(tuple(context.languages), base, day_first=bool(_DOTTED_DATE_RE.search(text)))
     try:
         data = parser.get_date_data(text)
     except Exception as error:  # dateparser has raised odd errors on odd strings
@@ -309,14 +335,16 @@ def dateline_date_text(text: str) -> str:
     return _DATELINE_PREFIX_RE.sub("", text).strip(" ,;|-–—")
 
 
-def _dateparser(languages: tuple[str, ...], relative_base: datetime) -> DateDataParser:
+def _dateparser(languages: tuple[str, ...], relative_base: datetime, day_first: bool = False):
+    from dateparser.date import DateDataParser  # why here: importing dateparser costs ~0.3 s
+
     settings = {
         "RELATIVE_BASE": relative_base,
         "RETURN_TIME_AS_PERIOD": True,
         "PREFER_DATES_FROM": "past",
     }
-    if languages and languages[0] == "es":
-        settings["DATE_ORDER"] = "DMY"  # "03/04/2023" is 3 April in Spanish
+    if day_first or (languages and languages[0] != "en"):
+        settings["DATE_ORDER"] = "DMY"  # "03/04/2023" is 3 April everywhere but in US English
     return DateDataParser(languages=list(languages), settings=settings)
 
 

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 from functools import cached_property
 
 from parsel import Selector
 
 from peruwire_crawl.items import DateCandidate
+from peruwire_crawl.normalize.dates import url_date_candidates
+from peruwire_crawl.normalize.text import clean_title
 from peruwire_crawl.pages.document import (
     NOISE_OR_COMMENTS_XPATH,
     Page,
     clean_text,
     element_text,
     first_match,
-    guarded,
     is_noise_within,
 )
+from peruwire_crawl.pages.fields import field
 
-URL_DATE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
 BYLINE = re.compile(r"\b(by|por)\s+\S.*$", re.IGNORECASE)
 # A human date inside a longer line ("Publicado el 16 de marzo de 2023", "June 16, 2023 by …").
 _MONTH = r"[A-Za-zÁÉÍÓÚáéíóúñ]{3,10}\.?"
@@ -62,28 +62,20 @@ def _is_article_type(node: dict) -> bool:
 class ArticlePage(Page):
 
     # --- identity -------------------------------------------------------------------
-    @guarded()
+    @field
     def canonical_url(self) -> str | None:
         return self.document.link_href("canonical") or self.document.absolute(self.document.og("og:url"))
 
-    @guarded()
-    def _title_and_source(self) -> tuple[str | None, str | None]:
-        heading = self._first_text("article_title", within_article=True) or self._first_text("article_title")
-        if heading:
-            return heading, "page"
-        fallback = self.document.og("og:title") or clean_text(self.document.selector.css("title::text").get())
-        return (fallback, "meta") if fallback else (None, None)
-
-    @property
+    @field(missing="no title found")
     def title(self) -> str | None:
-        return (self._title_and_source or (None, None))[0]
+        return self._title_and_source[0]
 
-    @property
+    @field
     def title_from(self) -> str | None:
         """"page" when the title came from the headline element, "meta" from <title>/og:title."""
-        return (self._title_and_source or (None, None))[1]
+        return self._title_and_source[1]
 
-    @guarded()
+    @field
     def summary(self) -> str | None:
         """The standfirst; a meta description only where the site rules allow it."""
         standfirst = self._first_text("article_summary", within_article=True)
@@ -95,29 +87,31 @@ class ArticlePage(Page):
         return description
 
     # --- dates --------------------------------------------------------------------------
-    @guarded(list)
+    @field(default=list, missing="no date found")
     def date_candidates(self) -> list[DateCandidate]:
         """Every published date the page offers, most reliable signal first."""
         candidates = [DateCandidate("jsonld", value) for value in self._jsonld_values("datePublished")]
-        candidates += [DateCandidate("meta", v) for v in self._og_values("article:published_time")]
+        candidates += [DateCandidate("microdata", v) for v in self._microdata_values("datePublished")]
+        published_meta = self._og_values("article:published_time", "article:published:time")
+        candidates += [DateCandidate("meta", v) for v in published_meta]
         candidates += [DateCandidate("time", v) for v in self._time_values(published=True)]
         dateline = self._dateline()
         if dateline:
             candidates.append(DateCandidate("dateline", dateline))
-        url_date = self._url_date()
-        if url_date:
-            candidates.append(DateCandidate("url", url_date))
+        candidates += url_date_candidates(self.url, self.canonical_url)
         return _unique(candidates)
 
-    @guarded(list)
+    @field(default=list)
     def modified_candidates(self) -> list[DateCandidate]:
         candidates = [DateCandidate("jsonld", value) for value in self._jsonld_values("dateModified")]
-        candidates += [DateCandidate("meta", v) for v in self._og_values("article:modified_time", "og:updated_time")]
+        candidates += [DateCandidate("microdata", v) for v in self._microdata_values("dateModified")]
+        modified_meta = self._og_values("article:modified_time", "article:modified:time", "og:updated_time")
+        candidates += [DateCandidate("meta", v) for v in modified_meta]
         candidates += [DateCandidate("time", v) for v in self._time_values(published=False)]
         return _unique(candidates)
 
     # --- people and language ------------------------------------------------------------
-    @guarded()
+    @field
     def byline(self) -> str | None:
         """The byline as shown, from "by"/"por" on: "by Zoe Alexandra"."""
         line = self._first_text("byline", within_article=True) or self._byline_line()
@@ -126,20 +120,43 @@ class ArticlePage(Page):
         match = BYLINE.search(line)
         return match.group(0) if match else line
 
-    @guarded(list)
+    @field(default=list)
     def authors(self) -> list[str]:
-        """Author names the page states in markup: JSON-LD, <meta name=author>, hCard/rel=author."""
-        names = [name for node in self._article_nodes() for name in self._jsonld_author_names(node.get("author"))]
-        names.append(self.document.meta_name("author"))
-        for link in self._article_root().css(".author.vcard .fn, .vcard .fn, a[rel~=author]"):
-            names.append(element_text(link))
-        return _unique([name for name in names if name])
+        """Author names the page states in markup, the most trusted kind that has any:
+        structured data (the article's JSON-LD ``author``, else microdata
+        ``itemprop=author``), else hCard/rel=author links in the article, else
+        ``<meta name=author>``. The publisher's own name (JSON-LD ``publisher``,
+        ``og:site_name``) is dropped next to a person's, unless the byline states it.
 
-    @guarded()
+        Why not all of them together: ``<meta name=author>`` and the structured data's
+        fallbacks often hold the publisher ("Condé Nast") when a person wrote the piece,
+        and author links outside the byline are commenters' or related posts' authors.
+        """
+        found = {
+            "JSON-LD author": [name for node in self._article_nodes()
+                               for name in self._jsonld_author_names(node.get("author"))],
+            "microdata author": self._microdata_author_names(),
+            "hCard/rel=author": [element_text(link) for link in
+                                 self._article_root().css(".author.vcard .fn, .vcard .fn, a[rel~=author]")],
+            "<meta name=author>": [self.document.meta_name("author")],
+        }
+        publishers = {_loose_key(name) for name in self._publisher_names()}
+        byline = _loose_key(self.byline or "")
+        for origin, names in found.items():
+            names = [name for name in names if name]
+            people = [name for name in names if _loose_key(name) not in publishers or _loose_key(name) in byline]
+            names = people or names  # the publisher alone is a collective byline: kept
+            if names:
+                self.origins["authors"] = origin
+                return _unique(names)
+        self.origins["authors"] = "none"
+        return []
+
+    @field
     def html_lang(self) -> str | None:
         return clean_text(self.document.selector.xpath("/html/@lang").get())
 
-    @guarded()
+    @field
     def declared_language(self) -> str | None:
         """The language the page's metadata declares (JSON-LD inLanguage, og:locale).
 
@@ -152,7 +169,7 @@ class ArticlePage(Page):
         return self.document.og("og:locale")
 
     # --- content ------------------------------------------------------------------------
-    @guarded()
+    @field(missing="no body text found")
     def body(self) -> str | None:
         """Body paragraphs joined by blank lines; captions, cross-links and widgets left out."""
         container = self._body_container
@@ -168,7 +185,7 @@ class ArticlePage(Page):
                 paragraphs.append(text)
         return "\n\n".join(paragraphs) or None
 
-    @guarded(list)
+    @field(default=list)
     def translation_links(self) -> list[str]:
         """URLs of this article in another language: hand-written cross-links, hreflang."""
         urls = []
@@ -181,41 +198,24 @@ class ArticlePage(Page):
         own = {self.url, self.canonical_url}
         return _unique([url for url in urls if url and url not in own])
 
-    @property
-    def problems(self) -> list[str]:
-        return self.to_dict()["problems"]
-
-    def to_dict(self) -> dict:
-        fields = {
-            "url": self.url,
-            "canonical_url": self.canonical_url,
-            "title": self.title,
-            "title_from": self.title_from,
-            "summary": self.summary,
-            "date_candidates": [asdict(c) for c in self.date_candidates],
-            "modified_candidates": [asdict(c) for c in self.modified_candidates],
-            "byline": self.byline,
-            "authors": self.authors,
-            "html_lang": self.html_lang,
-            "declared_language": self.declared_language,
-            "body": self.body,
-            "translation_links": self.translation_links,
-        }
-        fields["problems"] = list(self.document.problems) + self._content_problems()
-        return fields
-
     # --- helpers ------------------------------------------------------------------------
-    def _content_problems(self) -> list[str]:
-        if self.document.is_empty:
-            return ["the page is empty"]
-        problems = []
-        if not self.title:
-            problems.append("no title found")
-        if not self.date_candidates:
-            problems.append("no date found")
-        if not self.body:
-            problems.append("no body text found")
-        return problems
+    @cached_property
+    def _title_and_source(self) -> tuple[str | None, str | None]:
+        heading = self._first_text("article_title", within_article=True) or self._first_text("article_title")
+        structured = self._structured_titles()
+        if heading and len(structured) >= 2 and _loose_key(structured[0][1]) == _loose_key(structured[1][1]) \
+                and _loose_key(structured[0][1]) != _loose_key(heading):
+            # Two declarations of the publisher agree and the headline element does not: the
+            # element is more likely a kicker-glued or wrong <h1> than both declarations wrong.
+            self.origins["title"] = f"{structured[0][0]} (agrees with {structured[1][0]}; the headline element differs)"
+            return structured[0][1], "meta"
+        if heading:
+            self.origins["title"] = self.origins["article_title"]
+            return heading, "page"
+        og_title = self.document.og("og:title")
+        fallback = og_title or clean_text(self.document.selector.css("title::text").get())
+        self.origins["title"] = "og:title" if og_title else "<title>"
+        return (fallback, "meta") if fallback else (None, None)
 
     def _article_root(self) -> Selector:
         """The element holding the article, so sidebars and related posts stay out."""
@@ -234,6 +234,7 @@ class ArticlePage(Page):
                         continue  # e.g. a related-posts card's excerpt inside the article
                     text = element_text(node)
                     if text:
+                        self.origins[field] = f"{rules.name} rule {field}: {css}"
                         return text
         return None
 
@@ -247,20 +248,71 @@ class ArticlePage(Page):
         return [clean_text(v) for v in values if isinstance(v, str) and clean_text(v)]
 
     def _jsonld_author_names(self, author) -> list[str]:
-        """Names from a JSON-LD author: a string, a Person, an @id reference, or a list."""
+        """Names from a JSON-LD author: a string, a Person (``name``, else ``givenName`` and
+        ``familyName``), an @id reference, or a list of those."""
         if isinstance(author, list):
             return [name for one in author for name in self._jsonld_author_names(one)]
         if isinstance(author, str):
-            return [author]
+            return [clean_text(author)] if clean_text(author) else []
         if not isinstance(author, dict):
             return []
         if not author.get("name") and author.get("@id"):
             author = self.document.jsonld_by_id(author["@id"]) or {}
         name = author.get("name")
-        return [clean_text(name)] if isinstance(name, str) and clean_text(name) else []
+        if isinstance(name, list):
+            return [clean_text(one) for one in name if isinstance(one, str) and clean_text(one)]
+        if not isinstance(name, str):
+            parts = [author.get(key) for key in ("givenName", "familyName")]
+            name = " ".join(part for part in parts if isinstance(part, str))
+        return [clean_text(name)] if clean_text(name) else []
+
+    def _structured_titles(self) -> list[tuple[str, str]]:
+        """(origin, title) the publisher declares: JSON-LD headline, og:title, twitter:title,
+        with the site's name cut off the meta tags' titles."""
+        site_names = [name for name in self._publisher_names() if name]
+        headlines = [node.get("headline") for node in self._article_nodes()]
+        found = [("JSON-LD headline", next((h for h in headlines if isinstance(h, str) and h.strip()), None)),
+                 ("og:title", clean_title(self.document.og("og:title"), "meta", site_names)),
+                 ("twitter:title", clean_title(self.document.meta_name("twitter:title"), "meta", site_names))]
+        return [(origin, clean_title(title, "page")) for origin, title in found if title and clean_title(title, "page")]
+
+    def _microdata_author_names(self) -> list[str]:
+        """``itemprop=author`` of the page's Article microdata (read with extruct)."""
+        if self._article_nodes() or not self.document.selector.css("[itemprop=author]"):
+            return []
+        names = []
+        for item in self.document.microdata_items:
+            if _is_article_type(item):
+                names += self._jsonld_author_names(item.get("properties", {}).get("author"))
+        if not names:  # an author marked up outside any Article item
+            for node in self.document.selector.css("[itemprop=author]"):
+                inner = node.css("[itemprop=name]")
+                names.append(element_text(inner[0] if inner else node))
+        return names
+
+    def _publisher_names(self) -> list[str]:
+        names = [self.document.og("og:site_name")]
+        for node in self._article_nodes():
+            publisher = node.get("publisher")
+            if isinstance(publisher, dict) and not publisher.get("name") and publisher.get("@id"):
+                publisher = self.document.jsonld_by_id(publisher["@id"]) or {}
+            if isinstance(publisher, dict):
+                names.append(publisher.get("name") if isinstance(publisher.get("name"), str) else None)
+        return [name for name in names if name]
 
     def _og_values(self, *names: str) -> list[str]:
         return [clean_text(value) for prop, value in self.document.og_properties if prop in names and clean_text(value)]
+
+    def _microdata_values(self, prop: str) -> list[str]:
+        """``itemprop=prop`` of the article, when the page has no JSON-LD Article: the first
+        one in the article (related items further down carry their own)."""
+        if self._article_nodes():
+            return []
+        for node in self._article_root().css(f"[itemprop={prop}]"):
+            value = clean_text(node.attrib.get("content") or node.attrib.get("datetime"))
+            if value:
+                return [value]
+        return []
 
     def _time_values(self, published: bool) -> list[str]:
         """<time datetime> inside the article: the published one, or the "updated" one."""
@@ -324,29 +376,25 @@ class ArticlePage(Page):
             for element in [mark, *reversed(mark.xpath("ancestor::*"))]:  # innermost first
                 if element.root is root.root.getparent():
                     break  # climbed out of the article
-                if not self._is_meta_line(element, root, body):
-                    continue
                 text = element_text(element) or ""
-                if BYLINE.search(text):
+                if len(text) > META_LINE_MAX:
+                    break  # every ancestor further out is longer still: stop climbing (was quadratic)
+                if self._is_meta_line(element, root, body) and BYLINE.search(text):
                     return text
         return self._meta_line(lambda text: bool(BYLINE_START.search(text)))
-
-    def _url_date(self) -> str | None:
-        for url in (self.url, self.canonical_url):
-            match = URL_DATE.search(url or "")
-            if match:
-                return "-".join(match.groups())
-        return None
 
     @cached_property
     def _body_container(self) -> Selector | None:
         root = self._article_root()
         for rules in self.rules:
-            found = first_match(root, rules.body)
-            if found:
-                return found[0]
+            for css in rules.body:
+                found = root.css(css)
+                if found:
+                    self.origins["body"] = f"{rules.name} rule body: {css}"
+                    return found[0]
         # A theme with containers of its own: the densest paragraphs, in the article first
         # (so the sidebar cannot win), then anywhere (the article root may be a wrong guess).
+        self.origins["body"] = "the densest paragraph container (no body rule matched)"
         return _densest_paragraph_container(root) or _densest_paragraph_container(self.document.selector)
 
     def _skipped_elements(self, container: Selector) -> set:
@@ -361,15 +409,24 @@ def _densest_paragraph_container(scope: Selector) -> Selector | None:
     cards and widgets hold links and short lines, not runs of <p>. Captions and
     translation cross-links do not count towards a container's weight.
     """
-    best, best_weight = None, 0
+    weights: dict = {}
+    elements: dict = {}
     for candidate in scope.xpath("descendant-or-self::*[p]"):
         if is_noise_within(candidate, scope, NOISE_OR_COMMENTS_XPATH):
             continue
         weight = sum(len(text) for text in map(element_text, candidate.xpath("./p"))
                      if text and not PHOTO_CREDIT.match(text) and not _is_translation_note(text))
-        if weight > best_weight:
-            best, best_weight = candidate, weight
-    return best
+        weights[candidate.root] = weights.get(candidate.root, 0) + weight
+        elements[candidate.root] = candidate
+        # Readability's rule: a grandparent earns half its grandchildren's weight, so the
+        # wrapper of paragraph blocks split by ads or pull quotes can win over one block.
+        parent = candidate.root.getparent()
+        if parent is not None and parent is not scope.root.getparent():
+            weights[parent] = weights.get(parent, 0) + weight / 2
+    best = max(weights, key=weights.get, default=None)
+    if best is None or not weights[best]:
+        return None
+    return elements.get(best) or Selector(root=best)
 
 
 def _is_body_opening(description: str, body: str | None) -> bool:
@@ -401,6 +458,11 @@ def _has_block_ancestor(element, stop) -> bool:
         if isinstance(ancestor.tag, str) and ancestor.tag in ("p", "li", "blockquote", "h2", "h3", "h4"):
             return True
     return False
+
+
+def _loose_key(text: str) -> str:
+    """Letters and digits only, case-folded: "STERN.de" and "stern de" are one name."""
+    return "".join(char for char in text.casefold() if char.isalnum())
 
 
 def _unique(values: list) -> list:

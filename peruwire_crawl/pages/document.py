@@ -18,6 +18,7 @@ from extruct.opengraph import OpenGraphExtractor
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
+from peruwire_crawl.pages.fields import fields_of, plain
 from peruwire_crawl.pages.rules import SiteRules
 from peruwire_crawl.pages.sites import rules_for
 
@@ -37,10 +38,15 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # put layout classes there (Twenty Seventeen <body class="has-sidebar">, Genesis
 # <body class="content-sidebar"> and <div class="content-sidebar-wrap">), and taking them
 # for a sidebar would make the whole page noise.
+# Page builders (Elementor: "elementor-widget-container") call every content block a
+# widget, and layouts name a wrapper after the sidebar it makes room for
+# ("l-sidebar-fixed l-article-body"): neither is a widget area or a sidebar.
 NOISE_TEST = (
     "not(self::body or self::html) and (self::aside or self::nav"
     " or (self::footer and not(ancestor::article))"
-    " or contains(@class, 'widget') or (contains(@class, 'sidebar') and not(contains(@class, 'content')))"
+    " or (contains(@class, 'widget') and not(contains(@class, 'widget-container') or contains(@class, 'widget-wrap')"
+    " or contains(@class, 'widget-text')))"
+    " or (contains(@class, 'sidebar') and not(contains(@class, 'content') or contains(@class, 'article-body')))"
     " or contains(@class, 'related') or contains(@class, 'most-read') or contains(@class, 'popular'))"
 )
 NOISE_XPATH = f"ancestor-or-self::*[{NOISE_TEST}]"
@@ -187,7 +193,8 @@ class Document:
     # --- JSON-LD -----------------------------------------------------------------------
     @cached_property
     def jsonld_nodes(self) -> list[dict]:
-        """Every JSON-LD object on the page, ``@graph`` members flattened out."""
+        """Every JSON-LD object on the page: arrays, ``@graph`` members and the ``mainEntity``
+        of a WebPage flattened out (news sites nest their NewsArticle in all three ways)."""
         nodes: list[dict] = []
         extractor = JsonLdExtractor()
         scripts = self.selector.xpath('//script[@type="application/ld+json"]')
@@ -199,6 +206,21 @@ class Document:
                 continue
             nodes.extend(_flatten_graph(items))
         return nodes
+
+    @cached_property
+    def microdata_items(self) -> list[dict]:
+        """The page's microdata items (extruct), flattened like ``jsonld_nodes``; extruct's
+        microdata reader is imported only for a page that has microdata."""
+        if not self.selector.css("[itemscope]"):
+            return []
+        try:
+            from extruct.w3cmicrodata import MicrodataExtractor
+
+            items = MicrodataExtractor().extract_items(self.selector.root, base_url=self.url)
+        except Exception as error:  # why: broken microdata must not hide the rest of the page
+            self.problems.append(f"microdata could not be read: {error}")
+            return []
+        return [dict(item, **{"@type": item.get("type")}) for item in items if isinstance(item, dict)]
 
     def jsonld_by_id(self, node_id: str) -> dict | None:
         return next((node for node in self.jsonld_nodes if node.get("@id") == node_id), None)
@@ -236,47 +258,34 @@ class Document:
 def _flatten_graph(items) -> list[dict]:
     nodes: list[dict] = []
     for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, list):
+            nodes.extend(_flatten_graph(item))
+            continue
         if not isinstance(item, dict):
             continue
-        graph = item.get("@graph")
-        if isinstance(graph, list):
-            nodes.extend(_flatten_graph(graph))
+        for container in ("@graph", "mainEntity"):
+            if isinstance(item.get(container), list | dict):
+                nodes.extend(_flatten_graph(item[container]))
         if "@type" in item:
             nodes.append(item)
     return nodes
 
 
-def guarded(default=None):
-    """A cached property that turns an exception into a problem and returns ``default``.
-
-    The owner needs a ``document`` attribute; the problem names the field, so a report
-    says *what* could not be read. ``default`` may be a callable (``list``) for fresh lists.
-    """
-
-    def decorate(method):
-        def compute(self):
-            try:
-                return method(self)
-            except Exception as error:  # why: a field we cannot read must not stop the crawl
-                self.document.problems.append(f"{method.__name__}: {type(error).__name__}: {error}")
-                return default() if callable(default) else default
-
-        compute.__name__ = method.__name__
-        compute.__doc__ = method.__doc__
-        return cached_property(compute)
-
-    return decorate
-
-
 class Page:
     """What every page object shares: the parsed document, the site's rules, and being
-    built from a Scrapy response (strictly decoded) or from HTML and a URL (tests)."""
+    built from a Scrapy response (strictly decoded) or from HTML and a URL (tests).
+
+    Subclasses declare their fields with ``@field`` (``fields.py``); ``to_dict`` and
+    ``problems`` are derived from that declaration.
+    """
 
     def __init__(self, html: str | bytes | None, url: str, rules: tuple[SiteRules, ...] | None = None):
         self.url = url
         self.document = Document(html, url)
         # The crawl passes its source's rules; without them, the shipped configuration's.
         self.rules = rules or rules_for(url)
+        # field -> the rule or signal that gave its value, for ``peruwire extract --explain``
+        self.origins: dict[str, str] = {}
 
     @classmethod
     def from_response(cls, response, rules: tuple[SiteRules, ...] | None = None):
@@ -284,3 +293,27 @@ class Page:
         page = cls(text, response.url, rules)
         page.document.problems.extend(problems)
         return page
+
+    def to_dict(self) -> dict:
+        """Every declared field as JSON-ready data, with the page's URL and its problems."""
+        values = {"url": self.url}
+        values.update((name, plain(getattr(self, name))) for name in fields_of(type(self)))
+        values["problems"] = self.problems
+        return values
+
+    def explain(self) -> dict[str, str]:
+        """Which rule or signal gave each field that says so (every field is read first)."""
+        self.to_dict()
+        return dict(self.origins)
+
+    @property
+    def problems(self) -> list[str]:
+        """What could not be read, in sentences: the document's troubles, then every field
+        declared with ``missing=`` that came out empty. Reads every field first, so the
+        problems met while reading them are in."""
+        declared = fields_of(type(self))
+        values = {name: getattr(self, name) for name in declared}
+        if self.document.is_empty:
+            return [*self.document.problems, "the page is empty"]
+        return [*self.document.problems,
+                *(spec.missing for name, spec in declared.items() if spec.missing and not values[name])]

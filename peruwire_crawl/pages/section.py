@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from parsel import Selector
 
-from peruwire_crawl.pages.document import Page, element_text, first_match, guarded
+from peruwire_crawl.pages.document import Page, element_text, first_match
+from peruwire_crawl.pages.fields import field
 
 # Pagination words for "the next, older page" in English and Spanish WordPress themes.
 # Spanish "Entradas siguientes" means *newer* posts, so only the singular "siguiente" counts.
@@ -24,7 +25,7 @@ class ListingEntry:
 
 class SectionPage(Page):
 
-    @guarded()
+    @field
     def name(self) -> str | None:
         """The archive heading, e.g. "New Peru left"."""
         for rules in self.rules:
@@ -33,7 +34,7 @@ class SectionPage(Page):
                 return element_text(found[0])
         return None
 
-    @guarded(list)
+    @field(default=list, missing="no article entries found")
     def entries(self) -> list[ListingEntry]:
         """Listed articles in page order, each URL once."""
         seen: set[str] = set()
@@ -44,7 +45,7 @@ class SectionPage(Page):
                 entries.append(entry)
         return entries
 
-    @guarded()
+    @field
     def next_page_url(self) -> str | None:
         for rules in self.rules:
             for node in first_match(self.document.selector, rules.next_page):
@@ -53,28 +54,7 @@ class SectionPage(Page):
                     return url
         return self._next_by_link_text()
 
-    @property
-    def problems(self) -> list[str]:
-        return self.to_dict()["problems"]  # reads every field first, so their problems are in
-
-    def to_dict(self) -> dict:
-        fields = {
-            "url": self.url,
-            "name": self.name,
-            "entries": [asdict(entry) for entry in self.entries],
-            "next_page_url": self.next_page_url,
-        }
-        fields["problems"] = list(self.document.problems) + self._content_problems()
-        return fields
-
     # --- helpers ---------------------------------------------------------------------
-    def _content_problems(self) -> list[str]:
-        if self.document.is_empty:
-            return ["the page is empty"]
-        if not self.entries:
-            return ["no article entries found"]
-        return []
-
     def _entry_elements(self) -> list[Selector]:
         for rules in self.rules:
             found = first_match(self.document.selector, rules.listing_entry, skip_noise=True)

@@ -31,8 +31,8 @@ from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.db.memory import CrawlMemory, Validators
 from peruwire_crawl.health import EMPTY_SECTIONS_STAT
 from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
-from peruwire_crawl.items import ArticleItem, DateCandidate
-from peruwire_crawl.normalize.dates import parse_url_date
+from peruwire_crawl.items import ArticleItem
+from peruwire_crawl.normalize.dates import url_date_candidates
 from peruwire_crawl.pages import ArticlePage, SectionPage
 from peruwire_crawl.pages.sites import rules_for
 from peruwire_crawl.signals import run_judged
@@ -304,7 +304,8 @@ class PeruSpider(scrapy.Spider):
             url,
             callback=self.parse_article,
             errback=self.article_failed,
-            meta={"article_url": url},
+            # The listing travels with the request: in cluster mode another worker may read the page.
+            meta={"article_url": url, "listing": self._listings[url]},
         )
 
     def _listing_only_item(self, url: str) -> ArticleItem:
@@ -367,6 +368,7 @@ class PeruSpider(scrapy.Spider):
 
     def parse_article(self, response):
         listed_url = response.meta["article_url"]
+        self._listings.setdefault(listed_url, response.meta.get("listing") or Listing())
         if response.status == 304:  # a change signal's conditional re-read: unchanged
             yield from self._emit(self._not_modified_item(listed_url, response))
             return
@@ -402,6 +404,7 @@ class PeruSpider(scrapy.Spider):
     def article_failed(self, failure):
         """The article page is gone or broken: keep what the listing said, marked incomplete."""
         listed_url = failure.request.meta["article_url"]
+        self._listings.setdefault(listed_url, failure.request.meta.get("listing") or Listing())
         if failure.check(IgnoreRequest) and ROBOTS_REFUSAL in failure.getErrorMessage():
             # Refused on our side: a choice, not an error of the site.
             self.crawler.stats.inc_value("peruwire/articles/not_fetched_by_choice")
@@ -417,8 +420,7 @@ class PeruSpider(scrapy.Spider):
         self._articles_in_flight.discard(listed_url)
         item = self._item_from_listing(listed_url)
         # The URL still dates the article, even with no page to read.
-        url_day = parse_url_date(listed_url)
-        item.date_candidates = [DateCandidate("url", url_day.isoformat())] if url_day else []
+        item.date_candidates = url_date_candidates(listed_url)
         item.complete = False
         item.incomplete_reason = reason
         item.fetched_at = datetime.now(timezone.utc).isoformat()
@@ -451,8 +453,15 @@ class PeruSpider(scrapy.Spider):
 
     # --- holding items until every listing page is read --------------------------------------
 
+    @property
+    def _shared_crawl(self) -> bool:
+        """Cluster mode (docs/scale-out.md): other workers read this crawl's pages too, so
+        this process's bookkeeping sees only its share; items are not held (a killed worker
+        would lose them) and the never-arrived net is off."""
+        return bool(self.crawler.settings.get("PERUWIRE_REDIS_URL"))
+
     def _emit(self, item: ArticleItem):
-        if self._listing_pages_in_flight() > 0:
+        if self._listing_pages_in_flight() > 0 and not self._shared_crawl:
             self._hold(item)
         else:
             yield item
@@ -481,7 +490,7 @@ class PeruSpider(scrapy.Spider):
         """Safety net for requests Scrapy dropped without calling back (its duplicate filter
         ends a redirect loop that way, its offsite filter a redirect to another host): their
         articles are kept, marked incomplete, and every held item is released."""
-        for url in sorted(self._articles_in_flight):
+        for url in sorted(self._articles_in_flight if not self._shared_crawl else ()):
             self.logger.warning("article page %s never arrived (redirect loop or off-site redirect)", url)
             self._hold(self._unfetched_item(url, "page never arrived: redirect loop or off-site redirect"))
         if self._held:
