@@ -74,6 +74,16 @@ DEFAULTS: dict[str, Any] = {
     "PERUWIRE_STORE_BATCH_SIZE": 100,  # items per transaction: a crash loses at most this many
     # Seconds a writer waits for a lock (SQLite busy_timeout, PostgreSQL lock_timeout).
     "PERUWIRE_DB_BUSY_TIMEOUT": 10.0,
+    # PostgreSQL: seconds one statement may run (statement_timeout; the client also gives up
+    # 5 s later if the server stops answering), and seconds a connection attempt may take.
+    "PERUWIRE_DB_STATEMENT_TIMEOUT": 30.0,
+    "PERUWIRE_DB_CONNECT_TIMEOUT": 10.0,
+    # PostgreSQL: seconds between the run lock's keep-alive queries (idle_session_timeout
+    # must be longer); the lock is also checked before every write batch.
+    "PERUWIRE_DB_LOCK_KEEPALIVE": 30.0,
+    # A non-empty SQLite file without peruwire's tables is refused and left untouched;
+    # True adds peruwire's tables to it.
+    "PERUWIRE_DB_ADOPT": False,
     "PERUWIRE_STORE_RETRY_DELAY": 5.0,  # seconds before retrying a batch the database refused
     "PERUWIRE_STORE_CLOSE_RETRIES": 3,  # attempts at the end of the run before the dead-letter file
     # Items the database refused to the end of the run are written here (`peruwire ingest FILE`).

@@ -66,7 +66,12 @@ class ReplayMiddleware:
     def process_request(self, request, spider=None):
         if urlparse_cached(request).scheme not in HTTP_SCHEMES:
             return None  # data: URIs and the like need no network
-        stored = replay.load_layered(self.roots, request.url)
+        try:
+            stored = replay.load_layered(self.roots, request.url)
+        except replay.OutsideRoot as exc:
+            logger.warning("replay: %s; answering 404", exc)
+            self.stats.inc_value("peruwire/replay/refused")
+            stored = replay.StoredResponse(status=404, body=b"")
         if stored is None:
             logger.warning(
                 "replay: no fixture for %s (looked for %s); answering 404",
@@ -132,7 +137,12 @@ class RecordMiddleware:
             if response.headers.get(name) is not None
         }
         body = _decoded_body(response, headers)
-        replay.save(self.root, request.url, replay.StoredResponse(response.status, headers, body))
+        try:
+            replay.save(self.root, request.url, replay.StoredResponse(response.status, headers, body))
+        except replay.OutsideRoot as exc:
+            logger.warning("record: %s", exc)
+            self.stats.inc_value("peruwire/record/refused")
+            return response
         self.stats.inc_value("peruwire/record/responses")
         return response
 

@@ -20,23 +20,43 @@ The same functions serve replay (reading) and record (writing), so the two canno
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 META_SUFFIX = ".meta.json"
 SNAPSHOT_FILE = "replay.json"
 
 
+class OutsideRoot(ValueError):
+    """The file for a URL would lie outside the snapshot's directory: refused."""
+
+
+# A file name longer than this (in bytes; most file systems allow 255) is shortened and
+# made unique with a hash of the whole name.
+MAX_NAME_BYTES = 120
+# Characters a decoded path segment may not carry into a file name: a server could write
+# outside the directory with "..%2F" in a link or a Location header.
+_SEPARATORS = re.compile(r"[/\\\x00]")
+
+
 def url_to_path(root: str | Path, url: str) -> Path:
-    """Where the response for ``url`` is kept under ``root``."""
+    """Where the response for ``url`` is kept under ``root``.
+
+    Raises :class:`OutsideRoot` when that place would not be inside ``root`` once resolved
+    (a symlink in the snapshot pointing elsewhere, say). Decoded separators stay escaped
+    in the name (``..%2Fetc`` is one file, never a way up), and over-long names are hashed.
+    """
     parts = urlsplit(url)
     host = (parts.hostname or "unknown-host").lower()
     if parts.port:
         host = f"{host}_{parts.port}"
-    segments = [unquote(s) for s in parts.path.split("/") if s and s not in (".", "..")]
+    segments = [_file_name(unquote(s)) for s in parts.path.split("/")]
+    segments = [s for s in segments if s not in ("", ".", "..")]
     last = segments[-1] if segments else ""
     if not parts.path.endswith("/") and "." in last:
         directory, name = segments[:-1], last
@@ -47,7 +67,32 @@ def url_to_path(root: str | Path, url: str) -> Path:
         stem, ext = (stem, ext) if dot else (name, "")
         query = quote(parts.query, safe="=&-_.")
         name = f"{stem}?{query}.{ext}" if ext else f"{stem}?{query}"
-    return Path(root, host, *PurePosixPath(*directory).parts, name) if directory else Path(root, host, name)
+    path = Path(root, host, *directory, _shortened(name))
+    return _confined(Path(root), path, url)
+
+
+def _file_name(segment: str) -> str:
+    """A decoded path segment as one file name: separators put back as %XX, never split."""
+    segment = _SEPARATORS.sub(lambda match: f"%{ord(match[0]):02X}", segment)
+    return _shortened(segment)
+
+
+def _shortened(name: str) -> str:
+    """``name``, or when too long its start, a hash of all of it, and its extension."""
+    if len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+    stem, dot, ext = name.rpartition(".")
+    ext = f".{ext}" if dot and 0 < len(ext) <= 8 else ""
+    start = name.encode("utf-8")[:60].decode("utf-8", "ignore")
+    return f"{start}~{digest}{ext}"
+
+
+def _confined(root: Path, path: Path, url: str) -> Path:
+    resolved_root = root.resolve()
+    if not path.resolve().is_relative_to(resolved_root):
+        raise OutsideRoot(f"{url} maps to {path}, outside {root}: refused")
+    return path
 
 
 @dataclass

@@ -8,7 +8,7 @@ signals, zones and precision, is another matter: :mod:`peruwire_crawl.normalize.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -61,8 +61,28 @@ def http_date_to_utc(value: bytes | str | None) -> datetime | None:
         value = value.decode("latin-1")
     try:
         moment = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: year 9999 with an offset
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+
+
+# A server clock this far ahead of ours, or before the web existed, is wrong, not news.
+SERVER_CLOCK_MAX_AHEAD = timedelta(days=1)
+SERVER_CLOCK_EARLIEST = datetime(1991, 1, 1, tzinfo=UTC)
+
+
+def server_time(value: bytes | str | None, now: datetime | None = None) -> datetime | None:
+    """A response's ``Date`` header as the moment of the fetch; None when it is absent,
+    unreadable or out of range (before 1991, or more than a day ahead of ``now``), so the
+    caller falls back to its own clock. A replayed snapshot's Date lies in the past, which
+    is fine; a year-9999 Date would push every relative date and future check off the
+    calendar."""
+    moment = http_date_to_utc(value)
+    if moment is None:
+        return None
+    now = now or datetime.now(UTC)
+    if not SERVER_CLOCK_EARLIEST <= moment <= now + SERVER_CLOCK_MAX_AHEAD:
+        return None
+    return moment

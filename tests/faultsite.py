@@ -666,3 +666,51 @@ class FailingPipeline:
         if self.FAILS in (item.get("title") if isinstance(item, dict) else getattr(item, "title", "") or ""):
             raise OverflowError("date value out of range")
         return item
+
+
+# --- safety faults (issue 13: hostile headers and paths) --------------------------------------
+
+
+class WithDate(Fault):
+    """The fixture, sent with this exact ``Date`` header (year 9999, garbage...) instead of
+    the server's clock."""
+
+    name = "with-date"
+
+    def __init__(self, date: str):
+        self.date = date
+
+    def respond(self, exchange):
+        stored = exchange.stored()
+        handler = exchange.handler
+        handler.send_response_only(stored.status)  # without the Date send_response adds
+        handler.send_header("Date", self.date)
+        for name, value in stored.headers.items():
+            if name.lower() not in ("content-length", "date", "server"):
+                handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(stored.body)))
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        exchange.write(stored.body)
+
+
+class ListingWithLinks(Fault):
+    """The stored listing page with more article entries (``{path: title}``) before its
+    first one: hostile links a test wants the crawl to meet."""
+
+    name = "listing-with-links"
+
+    def __init__(self, links: Mapping[str, str]):
+        self.links = dict(links)
+
+    def respond(self, exchange):
+        stored = exchange.stored()
+        entries = "".join(
+            f'<article class="post type-post status-publish format-standard hentry"><header class="entry-header">'
+            f'<h2 class="entry-title"><a href="{exchange.site.origin}{path}" rel="bookmark">{title}</a></h2>'
+            "</header></article>\n"
+            for path, title in self.links.items()
+        ).encode()
+        at = stored.body.find(b"<article")
+        body = stored.body[:at] + entries + stored.body[at:] if at >= 0 else stored.body + entries
+        exchange.send(stored.status, stored.headers, body)

@@ -24,7 +24,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from peruwire_crawl.addon import DEFAULTS
-from peruwire_crawl.db.engine import DatabaseError, check_connection, describe_url, first_line, make_engine
+from peruwire_crawl.db.engine import (
+    DatabaseBusy,
+    DatabaseError,
+    check_connection,
+    database_error,
+    describe_url,
+    engine_options,
+    first_line,
+    make_engine,
+)
 from peruwire_crawl.db.migrate import upgrade_to_head
 from peruwire_crawl.db.runlock import RunLock, RunLockBusy
 from peruwire_crawl.db.schema import FAILED, FINISHED, UNHEALTHY
@@ -33,6 +42,7 @@ from peruwire_crawl.health import (
     ALREADY_RUNNING,
     ALREADY_RUNNING_REASON,
     CONFIG_ERROR,
+    DATABASE_BUSY_REASON,
     EXIT_CODE_STAT,
     STORAGE_UNAVAILABLE_REASON,
     RunMonitor,
@@ -46,12 +56,12 @@ STORE_STATS = "peruwire/store/"
 
 
 class CrawlDatabase:
-    def __init__(self, crawler, db_url: str, busy_timeout: float):
+    def __init__(self, crawler, db_url: str, options: dict, lock_keepalive: float):
         self.crawler = crawler
         self.stats = crawler.stats
         self.db_url = db_url
-        self.busy_timeout = busy_timeout
-        self.run_lock = RunLock(db_url)
+        self.options = options  # make_engine's timeouts and adopt flag (engine_options)
+        self.run_lock = RunLock(db_url, engine_options=options, keepalive=lock_keepalive)
         self.shared_run = None  # cluster mode: see share_run()
         self.store: ArticleStore | None = None  # set once the database is ready
         self.run_id: int | None = None
@@ -65,7 +75,8 @@ class CrawlDatabase:
         settings = crawler.settings
         if not settings.getbool("PERUWIRE_STORE_ENABLED"):
             raise NotConfigured  # nothing stored, and no memory of earlier runs
-        database = cls(crawler, settings.get("PERUWIRE_DB_URL"), settings.getfloat("PERUWIRE_DB_BUSY_TIMEOUT"))
+        database = cls(crawler, settings.get("PERUWIRE_DB_URL"), engine_options(settings),
+                       settings.getfloat("PERUWIRE_DB_LOCK_KEEPALIVE"))
         crawler.signals.connect(database.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(database.spider_closed, signal=signals.spider_closed)
         return database
@@ -85,7 +96,7 @@ class CrawlDatabase:
         if self._closed:
             raise RuntimeError("the crawl's database is closed: the run has ended")
         if self._engine is None:
-            self._engine = make_engine(self.db_url, busy_timeout=self.busy_timeout)
+            self._engine = make_engine(self.db_url, **self.options)
         return self._engine
 
     @property
@@ -112,13 +123,9 @@ class CrawlDatabase:
             logger.warning("Not crawling: %s; this run exits with status %d", exc, ALREADY_RUNNING)
             self._stop(ALREADY_RUNNING, ALREADY_RUNNING_REASON)
         except DatabaseError as exc:
-            logger.error("Storage unavailable, stopping the crawl: %s (check PERUWIRE_DB_URL and the "
-                         "database it names)", exc)
-            self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON)
+            self._unavailable(exc)
         except DBAPIError as exc:
-            logger.error("Storage unavailable, stopping the crawl: %s: %s (check PERUWIRE_DB_URL and the "
-                         "database it names)", describe_url(self.db_url), first_line(exc.orig))
-            self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON)
+            self._unavailable(database_error(exc, describe_url(self.db_url)))
         except Exception as exc:  # why: a crawl that cannot store must not run on, storing nothing
             logger.error("Storage unavailable, stopping the crawl: %s: %s (check PERUWIRE_DB_URL and the "
                          "database it names)", describe_url(self.db_url), first_line(exc))
@@ -126,6 +133,15 @@ class CrawlDatabase:
         self.store = store
         self.stats.set_value(STORE_STATS + "run_id", self.run_id)
         logger.info("Storing articles in %s (crawl run %d)", describe_url(self.db_url), self.run_id)
+
+    def _unavailable(self, exc: DatabaseError) -> None:
+        if isinstance(exc, DatabaseBusy):  # e.g. an analyst's open write transaction
+            logger.warning("Not crawling: %s; the database is busy, this run exits with status %d "
+                           "(try again later)", exc, ALREADY_RUNNING)
+            self._stop(ALREADY_RUNNING, DATABASE_BUSY_REASON)
+        logger.error("Storage unavailable, stopping the crawl: %s (check PERUWIRE_DB_URL and the "
+                     "database it names)", exc)
+        self._stop(CONFIG_ERROR, STORAGE_UNAVAILABLE_REASON)
 
     def _stop(self, exit_code: int, reason: str):
         self._release()

@@ -18,34 +18,39 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from peruwire_crawl.addon import DEFAULTS
+from peruwire_crawl.db.errors import DatabaseBusy, DatabaseError
+from peruwire_crawl.db.guards import is_busy, refuse_foreign_sqlite
+from peruwire_crawl.db.masking import mask_secrets, mask_url
+from peruwire_crawl.db.timeouts import connect_with_deadline, postgres_connect_args
 
-# Seconds a writer waits for another's lock (SQLite busy timeout, PostgreSQL
-# lock_timeout) before its batch fails: the setting's default, for engines made outside a
-# crawl (the `peruwire` command, the run lock).
+# The database timeouts' defaults (seconds; the add-on explains each), for engines made
+# outside a crawl (the `peruwire` command, the run lock).
 DEFAULT_BUSY_TIMEOUT = DEFAULTS["PERUWIRE_DB_BUSY_TIMEOUT"]
-# Seconds a PostgreSQL connection attempt may take before the crawl gives up.
-CONNECT_TIMEOUT = 10
-
-
-class DatabaseError(Exception):
-    """A database problem told in one plain sentence (no traceback, no password)."""
+DEFAULT_STATEMENT_TIMEOUT = DEFAULTS["PERUWIRE_DB_STATEMENT_TIMEOUT"]
+DEFAULT_CONNECT_TIMEOUT = DEFAULTS["PERUWIRE_DB_CONNECT_TIMEOUT"]
 
 
 def describe_url(url: str | URL) -> str:
-    """The URL fit for a log line or an error message: the password replaced by ***."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+    """The URL fit for a log line or an error message: every form of password replaced by
+    *** (see ``peruwire_crawl.db.masking``), whether or not the URL parses."""
+    return mask_url(url)
 
 
-def make_engine(url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
-    """An engine for ``url``; raises ``DatabaseError`` for a URL that cannot work."""
+def make_engine(url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+                statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
+                connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, adopt_foreign: bool = False) -> Engine:
+    """An engine for ``url``; raises ``DatabaseError`` for a URL that cannot work.
+
+    Every call has a bounded wait: ``busy_timeout`` for another's lock (SQLite busy timeout,
+    PostgreSQL ``lock_timeout``); on PostgreSQL also ``connect_timeout`` and
+    ``statement_timeout`` (server side, and client side when the server stops answering:
+    ``peruwire_crawl.db.timeouts``). A non-empty SQLite file without peruwire's tables is
+    refused untouched (``ForeignDatabase``) unless ``adopt_foreign``."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(
-            f"{url!r} is not a database URL; expected e.g. sqlite:///peruwire.db "
+            f"{describe_url(url)!r} is not a database URL; expected e.g. sqlite:///peruwire.db "
             "or postgresql+psycopg://user@host/dbname"
         ) from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
@@ -55,19 +60,31 @@ def make_engine(url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         # psycopg (3) is the driver peruwire depends on.
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite" and not adopt_foreign:
+        refuse_foreign_sqlite(parsed.database, busy_timeout)
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
-        connect_args["connect_timeout"] = CONNECT_TIMEOUT
-        # The same patience as SQLite's busy timeout: a writer waits this long for a lock
-        # another holds, then its batch fails (and is retried) rather than hanging.
-        connect_args["options"] = f"-c lock_timeout={int(busy_timeout * 1000)}"
+        connect_args = postgres_connect_args(busy_timeout=busy_timeout, statement_timeout=statement_timeout,
+                                             connect_timeout=connect_timeout)
     try:
         engine = create_engine(parsed, connect_args=connect_args)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise DatabaseError(f"cannot use {describe_url(parsed)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout)
+    else:
+        event.listen(engine, "do_connect", connect_with_deadline(statement_timeout))
     return engine
+
+
+def engine_options(settings: Any) -> dict[str, Any]:
+    """``make_engine``'s keyword arguments from a crawl's settings (Scrapy ``Settings``)."""
+    return {
+        "busy_timeout": settings.getfloat("PERUWIRE_DB_BUSY_TIMEOUT"),
+        "statement_timeout": settings.getfloat("PERUWIRE_DB_STATEMENT_TIMEOUT"),
+        "connect_timeout": settings.getfloat("PERUWIRE_DB_CONNECT_TIMEOUT"),
+        "adopt_foreign": settings.getbool("PERUWIRE_DB_ADOPT"),
+    }
 
 
 def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
@@ -106,12 +123,18 @@ def check_connection(engine: Engine) -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except DBAPIError as exc:
-        raise DatabaseError(
-            f"cannot connect to the database {describe_url(engine.url)}: {first_line(exc.orig)}"
-        ) from None
+        raise database_error(exc, f"cannot connect to the database {describe_url(engine.url)}") from None
+
+
+def database_error(exc: DBAPIError, doing: str) -> DatabaseError:
+    """``exc`` told in one sentence ("<doing>: <the driver's first line>"), as
+    ``DatabaseBusy`` when the database is only locked or slow (try again later)."""
+    kind = DatabaseBusy if is_busy(exc) else DatabaseError
+    return kind(f"{doing}: {first_line(exc.orig)}")
 
 
 def first_line(exc: BaseException | None) -> str:
-    """The first line of an exception's message: DBAPI messages run to several."""
+    """The first line of an exception's message (DBAPI messages run to several), with any
+    password a driver echoed masked."""
     message = str(exc or "").strip()
-    return message.splitlines()[0] if message else type(exc).__name__
+    return mask_secrets(message.splitlines()[0]) if message else type(exc).__name__

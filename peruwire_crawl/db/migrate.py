@@ -27,7 +27,7 @@ from alembic.script import ScriptDirectory  # noqa: E402
 from sqlalchemy import Connection, Engine  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 
-from peruwire_crawl.db.engine import DatabaseError, describe_url, first_line  # noqa: E402
+from peruwire_crawl.db.engine import DatabaseError, database_error, describe_url  # noqa: E402
 
 
 class DatabaseTooNew(DatabaseError):
@@ -99,9 +99,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             command.upgrade(config, revision)
             connection.commit()
     except DBAPIError as exc:
-        raise DatabaseError(
-            f"cannot migrate the database {describe_url(engine.url)}: {first_line(exc.orig)}"
-        ) from None
+        # Locked by another writer (an analyst's open transaction): a later run will do.
+        raise database_error(exc, f"cannot migrate the database {describe_url(engine.url)}") from None
 
 
 def upgrade_to_head(engine: Engine) -> None:
