@@ -57,7 +57,7 @@ def replay_dir(tmp_path_factory):
 def replayed(replay_dir):
     result = crawl(replay_dir)
     assert result.stat("finish_reason") == "finished", result.log[-3000:]
-    result.database = tmp_path / "peruwire.db"
+    result.database = replay_dir / "peruwire.db"
     return result
 
 
