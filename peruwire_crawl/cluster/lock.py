@@ -20,9 +20,10 @@ import zlib
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
-from peruwire_crawl.db.engine import describe_url, make_engine
-from peruwire_crawl.db.runlock import ADVISORY_LOCK_KEY, RunLockBusy
+from peruwire_crawl.db.engine import describe_url, first_line, make_engine
+from peruwire_crawl.db.runlock import ADVISORY_LOCK_KEY, RunLockBusy, RunLockLost
 
 # Two-number advisory locks (class, id) name clusters: the class marks them as peruwire's.
 CLUSTER_LOCK_CLASS = 0x7077_0001
@@ -39,6 +40,11 @@ _OTHER_CLUSTERS = text("""
 def cluster_lock_id(identity: str) -> int:
     """A stable 31-bit number for a cluster's identity (Redis server and key prefix)."""
     return zlib.crc32(identity.encode("utf-8")) & 0x7FFF_FFFF
+
+
+# The advisory locks this session holds: the shared single-run lock and the cluster's own.
+_MY_LOCKS = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                 "AND pid = pg_backend_pid()")
 
 
 class ClusterRunLock:
@@ -84,6 +90,19 @@ class ClusterRunLock:
                 text("SELECT pg_advisory_lock_shared(:cls, :mine)"),
                 {"cls": CLUSTER_LOCK_CLASS, "mine": self.lock_id},
             )
+
+    def check(self) -> None:
+        """Raise :class:`RunLockLost` unless this worker's session still holds its share of
+        the cluster's lock (a terminated backend or a server restart drops it silently).
+        Called before every write batch, like the single-process lock's check."""
+        try:
+            held = self._connection.execute(_MY_LOCKS).scalar()
+            self._connection.rollback()  # no transaction left open between batches
+        except DBAPIError as exc:
+            raise RunLockLost(f"the cluster run lock's session on {self.describe()} is gone: "
+                              f"{first_line(exc)}") from None
+        if not held:
+            raise RunLockLost(f"the cluster run lock on {self.describe()} is no longer held")
 
     def release(self) -> None:
         if self._connection is not None:

@@ -128,6 +128,10 @@ class ClusterWorker:
         self.lock = ClusterRunLock(db_url, identity=self.describe())
         return self
 
+    def check(self) -> None:
+        """The run lock's check before a write batch: this worker's share of the lock."""
+        self.lock.check()
+
     def acquire(self) -> None:
         """Take the cluster's share of the run lock and join the cluster run (or seed a new
         one). Raises RunLockBusy (exit 75) or ClusterUnavailable (78)."""
