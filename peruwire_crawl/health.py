@@ -242,8 +242,8 @@ class RunMonitor:
     def item_dropped(self, item, response, exception, spider=None):
         """An item a pipeline dropped: a duplicate is an article stored once; anything else
         is an article lost, counted with its reason."""
-        if isinstance(exception, DuplicateItem):
-            return
+        if isinstance(exception, DuplicateItem) or ItemAdapter(item).get("not_modified"):
+            return  # a duplicate, or a 304 re-check of a stored article: nothing was lost
         self.stats.inc_value(DROPPED_ITEMS_STAT)
         self.stats.inc_value(f"{DROPPED_ITEMS_STAT}/{_short_reason(str(exception))}")
 
