@@ -93,6 +93,7 @@ EXPECTED = {  # what each recipe must print (a regular expression)
     "duckdb-parquet": r"en\s*│\s*2",
     "search": r"\[Constitución\]",
     "show": r"revisions \(1: what changed",
+    "corrections": r"title: Peru’s \[-de facto -\]president blames protesters",
     "sqlite-utils": "protesters",
     "report": "report.html",
     "psql": "2023-06",

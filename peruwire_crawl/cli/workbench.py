@@ -45,6 +45,7 @@ ORDER BY months.month, dimension_values.value"""
 
 # A revision from before migration 0005 has no `changed` list: it was a title or summary change.
 CORRECTIONS_SQL = """SELECT a.id, a.url, r.replaced_at, r.crawl_run_id, r.changed, r.signal,
+       r.body_delta IS NOT NULL AS body_changed,
        r.title AS earlier_title, a.title AS title,
        r.summary AS earlier_summary, a.summary AS summary
 FROM article_revisions AS r JOIN articles AS a ON a.id = r.article_id
@@ -71,7 +72,8 @@ CANNED_QUERIES = {
     "corrections": {
         "title": "Corrections: articles whose title, summary or body changed",
         "description": "Each change (changed: which fields) with the earlier title and summary beside the "
-                       "current ones, newest first; `peruwire show ID` prints the article's history.",
+                       "current ones, newest first; body_changed is 1 where the body changed: "
+                       "`peruwire diff ID` prints the words, `peruwire show ID --history` every version.",
         "sql": CORRECTIONS_SQL,
     },
     "body_or_other_changes": {
