@@ -163,6 +163,9 @@ def test_serve_shows_the_database_in_datasette_with_metadata(tmp_path, capsys):
     finally:
         server.terminate()
         server.wait(timeout=20)
+    # Stopping peruwire stopped Datasette: nothing listens on the port any more.
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
 def test_serve_on_postgresql_says_what_to_use(db_engine, capsys):

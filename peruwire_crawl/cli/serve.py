@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,18 @@ def serve(ctx: click.Context, host: str, port: int, open_browser: bool) -> int:
         if open_browser:
             command.append("--open")
         click.echo(f"peruwire: Datasette on http://{host}:{port}/{path.stem} (Ctrl-C stops it)", err=True)
-        try:
-            return subprocess.call(command)
-        except KeyboardInterrupt:
-            return 0
+        return _run_until_stopped(command)
+
+
+def _run_until_stopped(command: list[str]) -> int:
+    """Datasette's exit status. A SIGTERM to peruwire (``systemctl stop``, a test's
+    ``terminate()``) stops Datasette too, instead of leaving it running without a parent."""
+    child = subprocess.Popen(command)
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    try:
+        return child.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached Datasette too: it is in the same process group
+        child.wait()
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
