@@ -81,6 +81,22 @@ def start_cluster(tmp_path: Path, count: int, *, stagger: float = 0.0, **options
     return workers
 
 
+def wait_until_joined(workers: list[Worker], redis_url: str, prefix: str, timeout: float = 180) -> None:
+    """Until every worker sends heartbeats in the cluster's run (it has started and joined)."""
+    import redis
+
+    server = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while len(list(server.scan_iter(match=f"{prefix}:*:heartbeat:*"))) < len(workers):
+            for worker in workers:
+                assert worker.process.poll() is None, f"{worker.name} exited before joining:\n{worker.log()[-3000:]}"
+            assert time.monotonic() < deadline, f"not every worker joined within {timeout} s"
+            time.sleep(0.2)
+    finally:
+        server.close()
+
+
 def wait_all(workers: list[Worker], timeout: float = 300) -> list[CrawlResult]:
     deadline = time.monotonic() + timeout
     return [w.wait(max(1.0, deadline - time.monotonic())) for w in workers]
