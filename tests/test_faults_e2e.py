@@ -104,7 +104,7 @@ def crawl_command(site: FaultSite, db: Path, *settings: str, sections: tuple[str
     base = {
         "PERUWIRE_DB_URL": f"sqlite:///{db}" if db_setting else None,
         "PERUWIRE_DEAD_LETTER_FILE": str(db.with_name("dead-letter.jsonl")),
-        "DOWNLOAD_TIMEOUT": "2",
+        "DOWNLOAD_TIMEOUT": "5",  # generous: a busy machine must not turn a healthy page into a timeout
         "RETRY_TIMES": "2",
         "AUTOTHROTTLE_ENABLED": "False",
         "CONCURRENT_REQUESTS": "16",
@@ -194,12 +194,12 @@ RECOVERS = {  # fault first, then the page: the article must end up stored
     SECTION: [Status(503), Status(503), Ok()],
     T[0]: [Status(500), Ok()],
     T[1]: [RetryAfter(1), Ok()],
-    T[2]: [Slow(3), Ok()],  # first attempt slower than DOWNLOAD_TIMEOUT=2
+    T[2]: [Slow(8), Ok()],  # first attempt slower than DOWNLOAD_TIMEOUT=5
     T[3]: [Reset(after=300), Ok()],
     T[4]: [Truncate(after=300), Ok()],
 }
 FAILS = {  # fault on every attempt: the article is counted as failed
-    T[5]: Slow(3),
+    T[5]: Slow(8),
     T[6]: Reset(after=300),
     T[7]: Truncate(after=300),
     T[8]: Empty(),
