@@ -10,8 +10,14 @@ adds the section to the stored article ``url``.
 
 ``articles_stored(urls)``: sent by the storage pipeline after each committed batch, with the
 URLs of the articles it added or changed (the feed exporter listens: peruwire_crawl/feeds.py).
+
+``store_caught_up()``: sent by the storage pipeline whenever every item it was given so far
+is committed (or written to the dead-letter file): a crash now would lose none of them. A
+cluster worker acknowledges its finished requests then (peruwire_crawl/cluster/worker.py),
+so that items may be written in batches and a killed worker still loses nothing.
 """
 
 run_judged = object()
 article_listed_again = object()
 articles_stored = object()
+store_caught_up = object()

@@ -38,7 +38,7 @@ from peruwire_crawl.db.runlock import RunLockLost
 from peruwire_crawl.db.store import BadRecord, record_from_item, record_to_json
 from peruwire_crawl.health import EXIT_CODE_STAT, RUN_LOCK_LOST_REASON, UNHEALTHY
 from peruwire_crawl.identity import DuplicateItem
-from peruwire_crawl.signals import article_listed_again, articles_stored
+from peruwire_crawl.signals import article_listed_again, articles_stored, store_caught_up
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class StorePipeline:
         )
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(pipeline.article_listed_again, signal=article_listed_again)
+        crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
         return pipeline
 
     @property
@@ -115,6 +116,16 @@ class StorePipeline:
         _, known = self.pending_sightings.get(url, (article_url, []))
         self.pending_sightings[url] = (article_url, list(dict.fromkeys([*known, *sections])))
 
+    def spider_idle(self, spider=None) -> None:
+        """The crawl has nothing else to do (at the end, or a cluster worker waiting for the
+        others): write the part batch now rather than keep it in memory meanwhile."""
+        if self.store is None or time.monotonic() < self._next_try:
+            return
+        if self.pending or self.pending_sightings:
+            self.flush()
+        else:
+            self._caught_up()
+
     def close_spider(self, spider=None) -> None:
         if self.store is None:
             return
@@ -126,6 +137,10 @@ class StorePipeline:
         if self.pending:
             self._dead_letter(self.pending, "the database kept refusing them")
             self.pending = []
+        self._caught_up()
+
+    def _caught_up(self) -> None:
+        self.crawler.signals.send_catch_log(signal=store_caught_up)
 
     # --- batches ----------------------------------------------------------------------
     def flush(self) -> bool:
@@ -145,7 +160,10 @@ class StorePipeline:
             self._refused(batch, exc)
             return False
         self._write_sightings()
-        return not self.pending
+        if self.pending:
+            return False
+        self._caught_up()
+        return True
 
     def _still_locked(self) -> bool:
         """Whether this run still holds the run lock; if not, it writes nothing more: what

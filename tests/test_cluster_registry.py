@@ -219,18 +219,14 @@ def test_without_a_redis_url_the_addon_changes_nothing(monkeypatch):
     assert settings.getint("PERUWIRE_STORE_BATCH_SIZE") == 100
 
 
-def test_a_redis_url_switches_the_scheduler_and_commits_each_article(monkeypatch):
+def test_a_redis_url_switches_the_scheduler_and_keeps_batched_writes(monkeypatch):
     monkeypatch.delenv("PERUWIRE_REDIS_URL", raising=False)
     settings = addon_settings({"PERUWIRE_REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert settings.get("SCHEDULER") == "peruwire_crawl.cluster.scheduler.ClusterScheduler"
     assert "peruwire_crawl.cluster.worker.ClusterWorker" in settings.getdict("EXTENSIONS")
     assert "peruwire_crawl.cluster.worker.ClusterSpiderMiddleware" in settings.getdict("SPIDER_MIDDLEWARES")
-    assert settings.getint("PERUWIRE_STORE_BATCH_SIZE") == 1
-    # An operator's own batch size wins.
-    chosen = addon_settings({"PERUWIRE_REDIS_URL": "redis://x/0"})
-    chosen.set("PERUWIRE_STORE_BATCH_SIZE", 20, priority="cmdline")
-    Cluster().update_settings(chosen)
-    assert chosen.getint("PERUWIRE_STORE_BATCH_SIZE") == 20
+    # Requests are acknowledged once their items are committed, so batches stay safe.
+    assert settings.getint("PERUWIRE_STORE_BATCH_SIZE") == 100
 
 
 def test_the_environment_variable_switches_cluster_mode_on_too(monkeypatch):

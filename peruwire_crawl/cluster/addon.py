@@ -8,10 +8,11 @@ single-process crawl is exactly what it was. With it, at the add-on's priority (
 - ``SCHEDULER``: :class:`~peruwire_crawl.cluster.scheduler.ClusterScheduler`, scrapy-redis's
   scheduler, priority queue and duplicate filter on the cluster run's Redis keys;
 - the :class:`~peruwire_crawl.cluster.worker.ClusterWorker` extension and its spider
-  middleware (join or seed, heartbeats, acknowledgements, the shared verdict);
-- ``PERUWIRE_STORE_BATCH_SIZE`` = 1: each article is committed before its request is
-  acknowledged, so a worker killed at any moment loses nothing another worker will not
-  fetch again (a larger batch is faster, and makes a killed worker's run unhealthy).
+  middleware (join or seed, heartbeats, acknowledgements, the shared verdict).
+
+Items are written in batches as in a single process (``PERUWIRE_STORE_BATCH_SIZE``): a
+request leaves the worker's taken set only once its items are committed, so a worker killed
+at any moment loses nothing that another worker will not fetch again.
 
 docs/scale-out.md explains each setting.
 """
@@ -19,8 +20,6 @@ docs/scale-out.md explains each setting.
 from __future__ import annotations
 
 import os
-
-from scrapy.settings import SETTINGS_PRIORITIES
 
 from peruwire_crawl.cluster import REDIS_URL_SETTING
 
@@ -33,7 +32,6 @@ DEFAULTS = {
     "PERUWIRE_CLUSTER_CLOSE_WAIT": 60.0,
     "PERUWIRE_CLUSTER_IDLE_POLL": 0.5,
 }
-CLUSTER_STORE_BATCH_SIZE = 1
 ADDON_PRIORITY = "addon"
 
 
@@ -52,6 +50,3 @@ class Cluster:
         settings.set_in_component_priority_dict("EXTENSIONS", "peruwire_crawl.cluster.worker.ClusterWorker", 600)
         settings.set_in_component_priority_dict(
             "SPIDER_MIDDLEWARES", "peruwire_crawl.cluster.worker.ClusterSpiderMiddleware", 10)
-        # Unless the operator chose a batch size for this crawl (-s, or the spider's settings).
-        if (settings.getpriority("PERUWIRE_STORE_BATCH_SIZE") or 0) <= SETTINGS_PRIORITIES["project"]:
-            settings.set("PERUWIRE_STORE_BATCH_SIZE", CLUSTER_STORE_BATCH_SIZE, priority="project")

@@ -257,9 +257,9 @@ class ClusterRegistry:
         return bool(self._push_unseen(keys=[self.dupefilter_key, self.queue_key],
                                       args=[fingerprint, score, encoded]))
 
-    def ack(self, encoded: bytes) -> None:
-        """This worker has finished with a request it took."""
-        self.server.zrem(self.taken_key, encoded)
+    def ack(self, *encoded: bytes) -> None:
+        """This worker has finished with these requests it took."""
+        self.server.zrem(self.taken_key, *encoded)
 
     def taken_count(self) -> int:
         return self.server.zcard(self.taken_key)

@@ -18,9 +18,10 @@ engine has nothing left, reports itself idle: the run ends when the queue is emp
 live worker is idle. Then each worker publishes its final counts, waits for the others', and
 judges the *cluster's* counts, so every worker exits with the same verdict.
 
-``ClusterSpiderMiddleware`` acknowledges a request once everything its response produced
-is safe (new requests queued, items stored), and lets only the seeding worker emit the
-spider's start requests.
+``ClusterSpiderMiddleware`` finds when everything a response produced has gone on (new
+requests queued, items through the pipelines); the worker acknowledges the request once
+storage has also committed those items (``store_caught_up``), a batch of requests at a time.
+The middleware also lets only the seeding worker emit the spider's start requests.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.db.engine import DatabaseError, describe_url
 from peruwire_crawl.db.runlock import RunLockBusy
 from peruwire_crawl.health import CONFIG_ERROR, EXIT_CODE_STAT, RunMonitor, dropped_total, run_errors
+from peruwire_crawl.signals import store_caught_up
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,10 @@ class ClusterWorker:
         self.worker_records: dict[str, dict] = {}
         self._loops: list[task.LoopingCall] = []
         self._concluded = False
+        # Finished requests whose items may still wait in the storage pipeline's batch: they
+        # are acknowledged (taken off this worker's taken set) once storage has caught up.
+        self._finished: list[bytes] = []
+        self._storage_wait_started: float | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -92,6 +98,7 @@ class ClusterWorker:
         crawler.signals.connect(worker.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(worker.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(worker.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(worker.store_caught_up, signal=store_caught_up)
         return worker
 
     def attach(self) -> None:
@@ -231,10 +238,23 @@ class ClusterWorker:
             nextcall.schedule()
 
     def ack(self, request) -> None:
-        """This worker has finished with ``request`` (its output is stored and queued)."""
+        """This worker has finished with ``request``: its new requests are queued and its
+        items are through the pipelines. It stays taken until they are committed too."""
         encoded = request.meta.pop(TAKEN_META_KEY, None)
         if encoded is not None and self.joined:
-            self.registry.ack(encoded)
+            self._finished.append(encoded)
+
+    def store_caught_up(self) -> None:
+        """Every item so far is committed: the finished requests are safe to let go of, in
+        one round trip. Until then a killed worker's requests go to another worker."""
+        if not (self._finished and self.joined):
+            return
+        finished, self._finished = self._finished, []
+        try:
+            self.registry.ack(*finished)
+        except redis.RedisError as exc:
+            # Still taken: another worker may fetch them once more, stored once by URL.
+            logger.warning("cluster acknowledgement of %d requests failed: %s", len(finished), exc)
 
     def spider_idle(self, spider):
         """Nothing left in this worker: the run ends once that is true of every worker and
@@ -242,10 +262,29 @@ class ClusterWorker:
         if not self.joined:
             return
         self._reclaim()
+        if self._waiting_for_storage():
+            raise DontCloseSpider
         if self.registry.idle():
             self.run_ended = True
             return
         raise DontCloseSpider
+
+    def _waiting_for_storage(self) -> bool:
+        """Not idle while this worker's items wait to be committed (storage writes them on
+        this same idle signal) unless the database has refused them for ``close_wait``
+        seconds: then the end of the run stores them or writes them to the dead-letter file."""
+        if not self._finished:
+            self._storage_wait_started = None
+            return False
+        now = time.monotonic()
+        if self._storage_wait_started is None:
+            self._storage_wait_started = now
+        if now - self._storage_wait_started < self.config.close_wait:
+            return True
+        logger.warning("storage has not committed this worker's last items for %.0f s; this worker "
+                       "counts as idle, and the end of the run stores them or keeps them in the "
+                       "dead-letter file", self.config.close_wait)
+        return False
 
     # --- the end ------------------------------------------------------------------------
     def spider_closed(self, spider, reason):
@@ -285,12 +324,6 @@ class ClusterWorker:
             f"{self.config.close_wait:.0f} s" for worker in missing
         ]
         lost = self.registry.lost_workers()
-        if lost and self.crawler.settings.getint("PERUWIRE_STORE_BATCH_SIZE") > 1:
-            self.cluster_failures += [
-                f"cluster worker {worker} stopped during the run with items not yet stored "
-                "(PERUWIRE_STORE_BATCH_SIZE > 1); the next run fetches what is missing"
-                for worker in lost
-            ]
         self.crawler.stats.set_value(STATS + "workers", len(self.worker_records))
         self.crawler.stats.set_value(STATS + "lost_workers", lost)
 
