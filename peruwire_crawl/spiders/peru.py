@@ -60,6 +60,12 @@ ARGUMENTS = "-a sections=URL[,URL...] and -a mode=full"
 
 class PeruSpider(scrapy.Spider):
     name = "peru"
+    custom_settings = {
+        # Scrapy re-reads and parses a callback's source to look for `return value` in a
+        # generator whenever its cache (weakly keyed by the bound method) has lost it: 4% of
+        # a crawl's CPU. tests/test_spider_callbacks.py makes that check once, for every callback.
+        "WARN_ON_GENERATOR_RETURN_VALUE": False,
+    }
 
     def __init__(self, *args, sections: str | None = None, mode: str = INCREMENTAL, **kwargs):
         # A misspelt argument would be ignored silently; Scrapyd's own (_job) start with "_".
