@@ -60,10 +60,25 @@ class DatabaseSeenStore:
 
     def find_by_title(self, source: str, title_key: str, published_at: datetime,
                       window: timedelta) -> list[SeenArticle]:
+        return self._answer(source, title_key, published_at, window, every_time=False)
+
+    def query_by_title(self, source: str, title_key: str, published_at: datetime,
+                       window: timedelta) -> list[SeenArticle]:
+        """``find_by_title`` asked of the database whatever the set of stored title keys
+        says: for articles stored during this run (dedup's memory of the run)."""
+        return self._answer(source, title_key, published_at, window, every_time=True)
+
+    @property
+    def reads_database(self) -> bool:
+        """False without a database, or once it could not be read."""
+        return not self._broken
+
+    def _answer(self, source: str, title_key: str, published_at: datetime, window: timedelta,
+                every_time: bool) -> list[SeenArticle]:
         if not title_key or self._broken:
             return []
         try:
-            if not self._may_be_stored(source, title_key):
+            if not every_time and not self._may_be_stored(source, title_key):
                 return []
             return self._query(source, title_key, published_at, window)
         except (DatabaseError, DBAPIError) as exc:
