@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from peruwire_crawl.db.memory import KnownArticle
+if TYPE_CHECKING:  # only named: importing the database layer costs every command its start-up
+    from peruwire_crawl.db.memory import KnownArticle
 
 FULL, INCREMENTAL = "full", "incremental"
 

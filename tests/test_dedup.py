@@ -405,3 +405,41 @@ def test_within_a_run_no_two_complete_passed_items_share_a_url(run):
     dropped = sum(v for k, v in stats.items() if k.startswith(DROPPED))
     assert stats.get("peruwire/dedup/passed", 0) == len(passed)
     assert dropped == len(run) - len(passed)
+
+
+# --- the run's memory, compact -----------------------------------------------------------
+
+
+def test_without_a_database_the_run_forgets_no_item():
+    from pipelines.dedup import RunMemory
+
+    memory = RunMemory(None, recent=2)
+    for n in range(5):
+        memory.remember(stored(f"{PD}/{n}/", title=f"Title {n}"))
+    when = datetime(2023, 1, 5, tzinfo=timezone.utc)
+    assert [a.url for a in memory.find_by_title("peoplesdispatch", "title 0", when, timedelta(days=7))] == [f"{PD}/0/"]
+    assert memory.complete(f"{PD}/0/") is True and memory.complete(f"{PD}/9/") is None
+
+
+def test_an_item_that_left_memory_is_found_again_in_the_database(db_engine):
+    """Of this run's items only the latest keep their details in memory; an earlier one is
+    read back from the database (stored by then), and still counts as this run's."""
+    from itemadapter import ItemAdapter
+
+    from peruwire_crawl.db.seen import DatabaseSeenStore
+    from peruwire_crawl.db.store import ArticleStore, record_from_item
+    from pipelines.dedup import RunMemory
+
+    store = DatabaseSeenStore("unused", connect=lambda: db_engine)
+    assert store.find_by_title("peoplesdispatch", "nothing stored yet", datetime(2023, 1, 5, tzinfo=timezone.utc),
+                               timedelta(days=7)) == []  # the stored title keys are read now: none
+    pipeline = make_pipeline()
+    pipeline.store, pipeline.run = store, RunMemory(store, recent=2)
+    first = article(f"{PD}/first/", title="Peru protests continue")
+    assert outcome(pipeline, first) == "passed"
+    ArticleStore(db_engine).write([record_from_item(ItemAdapter(first))])  # as storage does, batch by batch
+    for n in range(3):
+        assert outcome(pipeline, article(f"{PD}/other-{n}/", title=f"Other news {n}")) == "passed"
+    assert len(pipeline.run._recent) == 2  # the first item's details left memory
+    assert outcome(pipeline, article(f"{PD}/first-new-slug/", title="Peru protests continue!")) == "same_title"
+    assert outcome(pipeline, article(f"{PD}/first/", title="Peru protests continue")) == "same_url"

@@ -105,3 +105,24 @@ def test_the_full_text_index_follows_inserts_updates_and_deletes(engine):
         connection.execute(text("DELETE FROM articles"))
     with engine.connect() as connection:
         assert queries.search(connection, "vacancia", queries.Filters()) == []
+
+
+def test_the_shipped_head_read_without_alembic_is_alembics():
+    from peruwire_crawl.db.migrate import shipped_head
+
+    assert shipped_head() == head_revision()
+
+
+def test_a_database_at_head_is_opened_without_importing_alembic(tmp_path):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'at-head.db'}"
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    code = ("import sys; from peruwire_crawl.db.engine import make_engine; "
+            "from peruwire_crawl.db.migrate import upgrade_to_head; "
+            f"upgrade_to_head(make_engine({url!r})); print('alembic' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"

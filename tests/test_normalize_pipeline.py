@@ -234,9 +234,17 @@ def test_missing_fetch_time_is_counted(pipeline):
     assert stats.get_value("peruwire/normalize/no_fetched_at") == 1
 
 
-def test_open_spider_warms_up(pipeline):
-    pipeline, _ = pipeline
-    pipeline.open_spider()
+def test_a_run_that_normalises_nothing_loads_no_date_or_language_data():
+    import subprocess
+    import sys
+
+    code = ("import sys; from scrapy.utils.test import get_crawler; from scrapy import Spider; "
+            "from peruwire_crawl.addon import Peruwire; from pipelines.normalize import NormalizePipeline; "
+            "pipeline = NormalizePipeline.from_crawler(get_crawler(Spider, {'ADDONS': {Peruwire: 0}})); "
+            "getattr(pipeline, 'open_spider', lambda: None)(); "
+            "print(sorted({'dateparser', 'lingua'} & set(sys.modules)))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
 
 
 # --- properties --------------------------------------------------------------------------------

@@ -144,3 +144,48 @@ def test_the_snippet_marks_the_first_match_in_the_original_spelling():
     query = Query.parse("constitucion")
     assert snippet(query, "es", "Enver León", None, "La mayoría quiere una nueva Constitución.") == \
         "La mayoría quiere una nueva [Constitución]."
+
+
+# --- folding ------------------------------------------------------------------------------
+
+
+def _fold_whole(value: str) -> str:
+    """Folding as defined: the whole text case-folded, decomposed, its combining marks dropped."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def test_fold_is_the_whole_texts_folding_for_every_character():
+    from peruwire_crawl.db.search import fold
+
+    every = [chr(code) for code in range(0x110000)]
+    assert [fold(char) for char in every] == [_fold_whole(char) for char in every]
+
+
+def _tricky_characters():
+    import unicodedata
+
+    from hypothesis import strategies as st
+
+    # Characters that fold to something else or that folding drops, next to plain ASCII,
+    # combining marks, Hangul jamo and the Greek sigmas (whose lowercase depends on context).
+    tricky = [chr(code) for code in range(0x80, 0x3000)
+              if unicodedata.combining(chr(code)) or unicodedata.decomposition(chr(code))
+              or chr(code).casefold() != chr(code)]
+    return st.sampled_from([*tricky, *"aZ9 ,.-_ΣσςİıßÅK", "\u1100", "\u1161", "\u11a8", "\uac00", "\ufb01"])
+
+
+def test_fold_is_the_whole_texts_folding_on_mixed_text():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from peruwire_crawl.db.search import fold
+
+    @settings(max_examples=2000, deadline=None)
+    @given(st.lists(st.one_of(_tricky_characters(), st.text(max_size=6)), max_size=20).map("".join))
+    def check(value):
+        assert fold(value) == _fold_whole(value)
+
+    check()

@@ -69,3 +69,50 @@ def test_an_unreadable_database_means_nothing_stored_with_one_warning(caplog):
         assert store.find_by_title("peoplesdispatch", KEY, DAY, timedelta(days=7)) == []
     [warning] = caplog.records
     assert "Dedup cannot read stored articles" in warning.getMessage() and "s3cret" not in caplog.text
+
+
+def _counting_queries(engine):
+    from sqlalchemy import event
+
+    statements = []
+    def seen(conn, cursor, sql, *rest):
+        if "FROM articles" in sql:
+            statements.append(sql)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    return statements
+
+
+def test_a_title_no_stored_article_has_costs_no_query_after_the_first(stored, db_engine):
+    """The source's stored title keys are read once; a key not among them needs no query,
+    one among them is still asked of the database (it decides on dates and translations)."""
+    store = DatabaseSeenStore(stored, connect=lambda: db_engine)
+    statements = _counting_queries(db_engine)
+    assert store.find_by_title("peoplesdispatch", "another title", DAY, timedelta(days=7)) == []
+    read_keys = len(statements)
+    for title in ("a third title", "and a fourth", "another title"):
+        assert store.find_by_title("peoplesdispatch", title, DAY, timedelta(days=7)) == []
+    assert len(statements) == read_keys
+    [found] = store.find_by_title("peoplesdispatch", KEY, DAY, timedelta(days=7))
+    assert found.url == STORED["url"] and len(statements) > read_keys
+
+
+def test_with_other_writers_every_title_is_asked_of_the_database(stored, db_engine):
+    store = DatabaseSeenStore(stored, connect=lambda: db_engine, only_writer=False)
+    statements = _counting_queries(db_engine)
+    for title in ("a third title", "and a fourth"):
+        assert store.find_by_title("peoplesdispatch", title, DAY, timedelta(days=7)) == []
+    assert len(statements) == 2
+    # An article another writer stores meanwhile is found at once.
+    ArticleStore(db_engine).write([record_from_item({**STORED, "url": STORED["url"] + "b/", "title": "A third title"})])
+    [found] = store.find_by_title("peoplesdispatch", "a third title", DAY, timedelta(days=7))
+    assert found.url == STORED["url"] + "b/"
+
+
+def test_cluster_mode_asks_the_database_every_time():
+    crawler = get_crawler(Spider, {"ADDONS": {Peruwire: 0}, "EXTENSIONS": {CrawlDatabase: 100},
+                                   "PERUWIRE_DB_URL": "sqlite://", "PERUWIRE_REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert DatabaseSeenStore.from_crawler(crawler)._stored_keys is None
+    crawler = get_crawler(Spider, {"ADDONS": {Peruwire: 0}, "EXTENSIONS": {CrawlDatabase: 100},
+                                   "PERUWIRE_DB_URL": "sqlite://"})
+    assert DatabaseSeenStore.from_crawler(crawler)._stored_keys == {}

@@ -18,7 +18,6 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from peruwire_crawl.addon import ConfigError, apply_defaults, check_settings
-from peruwire_crawl.db.crawl import record_refused_run
 from peruwire_crawl.health import CONFIG_ERROR, EXIT_CODE_STAT, UNHEALTHY
 
 logger = logging.getLogger(__name__)
@@ -85,5 +84,9 @@ class Command(ScrapyCrawlCommand):
     def _refuse(self, crawler) -> None:
         logger.error("%s", self.config_error)
         self.exitcode = CONFIG_ERROR
+        # Imported here: Scrapy imports every command's module for any command (`scrapy list`),
+        # and the database layer is a third of such a command's start-up.
+        from peruwire_crawl.db.crawl import record_refused_run
+
         record_refused_run(apply_defaults(crawler.settings.copy()), crawler.spidercls.name,
                            CONFIG_ERROR_REASON, str(self.config_error))

@@ -21,7 +21,6 @@ from peruwire_crawl.addon import DEFAULTS
 from peruwire_crawl.db.errors import DatabaseBusy, DatabaseError
 from peruwire_crawl.db.guards import is_busy, refuse_foreign_sqlite
 from peruwire_crawl.db.masking import mask_secrets, mask_url
-from peruwire_crawl.db.timeouts import connect_with_deadline, postgres_connect_args
 
 # The database timeouts' defaults (seconds; the add-on explains each), for engines made
 # outside a crawl (the `peruwire` command, the run lock).
@@ -64,6 +63,9 @@ def make_engine(url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         refuse_foreign_sqlite(parsed.database, busy_timeout)
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
+        # Imported here: it imports psycopg, which a SQLite crawl never needs.
+        from peruwire_crawl.db.timeouts import connect_with_deadline, postgres_connect_args
+
         connect_args = postgres_connect_args(busy_timeout=busy_timeout, statement_timeout=statement_timeout,
                                              connect_timeout=connect_timeout)
     try:

@@ -30,18 +30,10 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from peruwire_crawl.addon import ConfigError
-from peruwire_crawl.changes import SIGNALS as CHANGE_SIGNALS
-from peruwire_crawl.changes import ChangeSignals, Refetch
-from peruwire_crawl.db.crawl import CrawlDatabase
-from peruwire_crawl.db.memory import CrawlMemory, Validators
 from peruwire_crawl.health import EMPTY_SECTIONS_STAT, LIMITS_HIT_STAT
 from peruwire_crawl.identity import DECLARED, REDIRECT, ArticleKeys
 from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
 from peruwire_crawl.items import ArticleItem
-from peruwire_crawl.normalize.dates import url_date_candidates
-from peruwire_crawl.pages import ArticlePage, SectionPage
-from peruwire_crawl.pages.kind import ARTICLE, page_kind
-from peruwire_crawl.pages.sites import rules_for
 from peruwire_crawl.signals import article_listed_again, run_judged
 from peruwire_crawl.sources import SourceRegistry
 from peruwire_crawl.spiders.state import CrawlState, Listing
@@ -56,10 +48,21 @@ NOT_FETCHED = "not fetched: "
 PERMANENT_FAILURES = ("HTTP 404", "HTTP 410", NOT_FETCHED)
 INCOMPLETE_STATS = "peruwire/articles/incomplete"
 ARGUMENTS = "-a sections=URL[,URL...] and -a mode=full"
+# The page objects (extruct), the database (SQLAlchemy), the change signals and the date
+# rules are imported where the crawl first needs them, not with this module: Scrapy imports
+# the spider module for every command (`scrapy list`, `scrapy settings`), and those imports
+# were half of such a command's start-up (docs/performance.md). An import inside a function
+# costs well under a microsecond once the module is loaded.
 
 
 class PeruSpider(scrapy.Spider):
     name = "peru"
+    custom_settings = {
+        # Scrapy re-reads and parses a callback's source to look for `return value` in a
+        # generator whenever its cache (weakly keyed by the bound method) has lost it: 4% of
+        # a crawl's CPU. tests/test_spider_callbacks.py makes that check once, for every callback.
+        "WARN_ON_GENERATOR_RETURN_VALUE": False,
+    }
 
     def __init__(self, *args, sections: str | None = None, mode: str = INCREMENTAL, **kwargs):
         # A misspelt argument would be ignored silently; Scrapyd's own (_job) start with "_".
@@ -85,6 +88,8 @@ class PeruSpider(scrapy.Spider):
                                                                            spider.section_urls)}.values())
         spider.allowed_domains = sorted({host for source in spider.crawled_sources for host in source.hosts})
         # Without storage there is no memory of earlier runs, and no change signals.
+        from peruwire_crawl.changes import ChangeSignals
+
         spider.changes = ChangeSignals.from_crawler(crawler)
         crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
@@ -102,6 +107,9 @@ class PeruSpider(scrapy.Spider):
         self.policy = FetchPolicy.from_settings(settings, self.mode)
         self.max_section_pages = settings.getint("PERUWIRE_MAX_SECTION_PAGES")
         self.max_listing_pages = settings.getint("PERUWIRE_MAX_LISTING_PAGES")
+        from peruwire_crawl.db.crawl import CrawlDatabase
+        from peruwire_crawl.db.memory import CrawlMemory
+
         database = self.crawler.get_extension(CrawlDatabase)
         # Without storage there is no memory of earlier runs: every article is new.
         self.memory = CrawlMemory(lambda: database.engine, self.crawler.stats) if database is not None else None
@@ -203,6 +211,8 @@ class PeruSpider(scrapy.Spider):
     def parse(self, response):
         """A page no callback was named for (`scrapy parse URL`): a section listing or an
         article, as the page itself says (peruwire_crawl/pages/kind.py)."""
+        from peruwire_crawl.pages.kind import ARTICLE, page_kind
+
         if page_kind(response.text, response.url) == ARTICLE:
             return self.parse_article(response)
         return self.parse_section(response)
@@ -222,6 +232,9 @@ class PeruSpider(scrapy.Spider):
             return
         section = response.meta["section"]
         self._remember_validators(response)
+        from peruwire_crawl.pages import SectionPage
+        from peruwire_crawl.pages.sites import rules_for
+
         page = SectionPage.from_response(response, rules_for(response.url, self.sources))
         self.crawler.stats.inc_value("peruwire/sections/pages")
         for problem in page.problems:
@@ -245,6 +258,8 @@ class PeruSpider(scrapy.Spider):
             yield from self._note_listed_article(url, entry, section, article, now)
         # Walk on only while this page lists something that needed fetching (a change signal
         # asking for an article is no news of the listing).
+        from peruwire_crawl.changes import SIGNALS as CHANGE_SIGNALS
+
         something_new = self.mode == FULL or any(
             self.crawl.listed.get(url) not in (None, *CHANGE_SIGNALS) for url in articles_here)
         if page.next_page_url and something_new:
@@ -259,6 +274,8 @@ class PeruSpider(scrapy.Spider):
     def _remember_validators(self, response) -> None:
         etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
         if etag or modified:
+            from peruwire_crawl.db.memory import Validators
+
             # Keyed by the URL we ask for next time, not where a redirect may have ended.
             self.crawl.new_validators[response.meta["listing_url"]] = Validators(
                 etag.decode("latin-1") if etag else None,
@@ -358,6 +375,8 @@ class PeruSpider(scrapy.Spider):
     def _changed_articles(self, asked):
         """What the change signals ask for: their own requests, and stored articles to read
         again, conditionally, whatever their listings said."""
+        from peruwire_crawl.changes import Refetch
+
         for wanted in asked:
             if not isinstance(wanted, Refetch):
                 yield wanted
@@ -401,6 +420,9 @@ class PeruSpider(scrapy.Spider):
         if response.status == 304:  # a change signal's conditional re-read: unchanged
             yield self._not_modified_item(listed_url, response)
             return
+        from peruwire_crawl.pages import ArticlePage
+        from peruwire_crawl.pages.sites import rules_for
+
         page = ArticlePage.from_response(response, rules_for(response.url, self.sources))
         for problem in page.problems:
             self.logger.warning("article page %s: %s", response.url, problem)
@@ -450,6 +472,8 @@ class PeruSpider(scrapy.Spider):
 
     def _unfetched_item(self, listed_url: str, reason: str | None, error: bool = True) -> ArticleItem:
         """The item for an article whose page we could not read: the listing's data only."""
+        from peruwire_crawl.normalize.dates import url_date_candidates
+
         item = self._item_from_listing(listed_url)
         # The URL still dates the article, even with no page to read.
         item.date_candidates = url_date_candidates(listed_url)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from peruwire_crawl.db.memory import Validators
+if TYPE_CHECKING:  # only named here; the spider module imports no database layer (peru.py)
+    from peruwire_crawl.db.memory import Validators
 
 
 @dataclass
