@@ -11,6 +11,7 @@ from peruwire_crawl.items import DateCandidate
 from peruwire_crawl.normalize.dates import url_date_candidates
 from peruwire_crawl.normalize.text import clean_title
 from peruwire_crawl.pages.document import (
+    NOISE_OR_COMMENTS_TEST,
     NOISE_OR_COMMENTS_XPATH,
     Page,
     clean_text,
@@ -19,6 +20,8 @@ from peruwire_crawl.pages.document import (
     is_noise_within,
 )
 from peruwire_crawl.pages.fields import field
+from peruwire_crawl.pages.rules import GENERIC_WORDPRESS, SiteRules
+from peruwire_crawl.pages.second_opinion import drop_noise, merge_bodies, trafilatura_paragraphs, without_fields
 
 BYLINE = re.compile(r"\b(by|por)\s+\S.*$", re.IGNORECASE)
 # A human date inside a longer line ("Publicado el 16 de marzo de 2023", "June 16, 2023 by …").
@@ -85,13 +88,17 @@ class ArticlePage(Page):
     @field
     def summary(self) -> str | None:
         """The standfirst; a meta description only where the site rules allow it."""
-        standfirst = self._first_text("article_summary", within_article=True)
+        standfirst = self._standfirst
         if standfirst or not self.rules[0].summary_from_meta:
             return standfirst
         description = self.document.og("og:description") or self.document.meta_name("description")
-        if description and _is_body_opening(description, self.body):
+        if description and _is_body_opening(description, "\n\n".join(self._container_paragraphs)):
             return None  # filled in from the body by an SEO plugin: not a standfirst
         return description
+
+    @cached_property
+    def _standfirst(self) -> str | None:
+        return self._first_text("article_summary", within_article=True)
 
     # --- dates --------------------------------------------------------------------------
     @field(default=list, missing="no date found")
@@ -178,10 +185,26 @@ class ArticlePage(Page):
     # --- content ------------------------------------------------------------------------
     @field(missing="no body text found")
     def body(self) -> str | None:
-        """Body paragraphs joined by blank lines; captions, cross-links and widgets left out."""
+        """Body paragraphs joined by blank lines; captions, cross-links and widgets left out;
+        merged with trafilatura's reading of the page (``second_opinion.py``)."""
+        ours = self._container_paragraphs
+        if self._body_rule is not None and self._body_rule is not GENERIC_WORDPRESS:
+            return "\n\n".join(ours) or None  # a site's own rule is exact by design: no second opinion
+        # The headline and the standfirst are fields of their own; trafilatura counts them as body.
+        theirs = without_fields(trafilatura_paragraphs(self.document.text, self.url), self.title, self._standfirst)
+        # A container a rule named is the body's place: trafilatura may only veto paragraphs in
+        # it; the densest run is a guess that trafilatura's reading may replace.
+        merged = merge_bodies(ours, drop_noise(theirs, self._noise_words))
+        if merged is not ours:
+            self.origins["body"] = (f"{self.origins['body']}, cross-checked with trafilatura" if merged and ours
+                                    and set(merged) <= set(ours) else "trafilatura (our container held much less)")
+        return "\n\n".join(merged) or None
+
+    @cached_property
+    def _container_paragraphs(self) -> list[str]:
         container = self._body_container
         if container is None:
-            return None
+            return []
         skipped = self._skipped_elements(container)
         paragraphs = []
         for block in container.css(BODY_BLOCKS):
@@ -190,7 +213,7 @@ class ArticlePage(Page):
             text = element_text(block)
             if text and not PHOTO_CREDIT.match(text) and not _is_translation_note(text):
                 paragraphs.append(text)
-        return "\n\n".join(paragraphs) or None
+        return paragraphs
 
     @field(default=list)
     def translation_links(self) -> list[str]:
@@ -402,6 +425,22 @@ class ArticlePage(Page):
         return self._meta_line(lambda text: bool(BYLINE_START.search(text)))
 
     @cached_property
+    def _noise_words(self) -> str:
+        """The words of the page's sidebars, menus, widgets, related blocks and comments (the
+        outermost of each, the body's own wrappers excepted), for ``drop_noise``."""
+        body = self._body_container
+        keep = set(body.root.iterancestors()) | {body.root} if body is not None else set()
+        test = NOISE_OR_COMMENTS_TEST
+        outermost = self.document.selector.xpath(f"//*[{test}][not(ancestor::*[{test}])]")
+        return " ".join(element_text(node) or "" for node in outermost if node.root not in keep)
+
+    @cached_property
+    def _body_rule(self) -> SiteRules | None:
+        """The rules whose body selector gave the body container (None: the densest run)."""
+        self._body_container  # noqa: B018 (it records the rule)
+        return self.__dict__.get("_found_body_rule")
+
+    @cached_property
     def _body_container(self) -> Selector | None:
         root = self._article_root()
         for rules in self.rules:
@@ -409,6 +448,7 @@ class ArticlePage(Page):
                 found = root.css(css)
                 if found:
                     self.origins["body"] = f"{rules.name} rule body: {css}"
+                    self.__dict__["_found_body_rule"] = rules
                     return found[0]
         # A theme with containers of its own: the densest paragraphs, in the article first
         # (so the sidebar cannot win), then anywhere (the article root may be a wrong guess).

@@ -39,23 +39,24 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # <body class="content-sidebar"> and <div class="content-sidebar-wrap">), and taking them
 # for a sidebar would make the whole page noise.
 # Page builders (Elementor: "elementor-widget-container") call every content block a
-# widget, and layouts name a wrapper after the sidebar it makes room for
-# ("l-sidebar-fixed l-article-body"): neither is a widget area or a sidebar.
+# widget (its "elementor-widget-theme-post-content" is the article itself), and layouts
+# name a wrapper after the sidebar it makes room for ("l-sidebar-fixed l-article-body"):
+# neither is a widget area or a sidebar.
 NOISE_TEST = (
     "not(self::body or self::html) and (self::aside or self::nav"
     " or (self::footer and not(ancestor::article))"
     " or (contains(@class, 'widget') and not(contains(@class, 'widget-container') or contains(@class, 'widget-wrap')"
-    " or contains(@class, 'widget-text')))"
+    " or contains(@class, 'widget-text') or contains(@class, 'post-content')))"
     " or (contains(@class, 'sidebar') and not(contains(@class, 'content') or contains(@class, 'article-body')))"
     " or contains(@class, 'related') or contains(@class, 'most-read') or contains(@class, 'popular'))"
 )
 NOISE_XPATH = f"ancestor-or-self::*[{NOISE_TEST}]"
 # Noise, or the reader comments under an article (WordPress: #comments, .comments-area,
 # .comment-list): long comment threads would otherwise win a text-density contest.
-NOISE_OR_COMMENTS_XPATH = (
-    "ancestor-or-self::*[not(self::body or self::html)"
-    f" and (({NOISE_TEST}) or @id='comments' or contains(@class, 'comment'))]"
+NOISE_OR_COMMENTS_TEST = (
+    f"not(self::body or self::html) and (({NOISE_TEST}) or @id='comments' or contains(@class, 'comment'))"
 )
+NOISE_OR_COMMENTS_XPATH = f"ancestor-or-self::*[{NOISE_OR_COMMENTS_TEST}]"
 
 
 def decode_html(html: str | bytes | None) -> str:
