@@ -261,6 +261,10 @@ class ArticlePage(Page):
 
     def _article_root(self) -> Selector:
         """The element holding the article, so sidebars and related posts stay out."""
+        return self._found_article_root
+
+    @cached_property
+    def _found_article_root(self) -> Selector:  # why cached: a dozen fields ask, each query walks the page
         for rules in self.rules:
             found = first_match(self.document.selector, rules.article_root, skip_noise=True)
             if found:
@@ -461,9 +465,10 @@ class ArticlePage(Page):
         outermost of each, the body's own wrappers excepted), for ``drop_noise``."""
         body = self._body_container
         keep = set(body.root.iterancestors()) | {body.root} if body is not None else set()
-        test = NOISE_OR_COMMENTS_TEST
-        outermost = self.document.selector.xpath(f"//*[{test}][not(ancestor::*[{test}])]")
-        return " ".join(element_text(node) or "" for node in outermost if node.root not in keep)
+        found = [node.root for node in self.document.selector.xpath(f"//*[{NOISE_OR_COMMENTS_TEST}]")]
+        noise = set(found)  # the outermost of each nest, found in Python (an ancestor test per element is slow)
+        outermost = [el for el in found if el not in keep and not any(up in noise for up in el.iterancestors())]
+        return " ".join(element_text(el) or "" for el in outermost)
 
     @cached_property
     def _body_rule(self) -> SiteRules | None:
