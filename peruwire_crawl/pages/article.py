@@ -18,6 +18,7 @@ from peruwire_crawl.pages.document import (
     clean_text,
     element_text,
     first_match,
+    is_left_out,
     is_noise_within,
 )
 from peruwire_crawl.pages.fields import field
@@ -43,6 +44,7 @@ TRANSLATION_TEXT = re.compile(
 )
 PHOTO_CREDIT = re.compile(r"^\(?\s*(photo|foto|image|imagen)s?\s*:", re.IGNORECASE)
 BODY_BLOCKS = "p, h2, h3, h4, li, blockquote"
+_SPACE = re.compile(r"\s+")
 # --- for the markup-agnostic fallbacks (used only when no selector of any rule matched) ---
 # A date or byline line is short: "March 16, 2023 by Zoe Alexandra", "Publicado el … por X".
 META_LINE_MAX = 100
@@ -389,48 +391,58 @@ class ArticlePage(Page):
         """
         root = self._article_root()
         for element in root.root.iter() if hasattr(root.root, "tag") else ():  # document order
-            if not self._is_meta_line(element, root) or not wanted(self._short_lines[element]):
+            if not self._is_meta_line(element, root) or not wanted(self._short_line(element)):
                 continue
             while True:  # narrow down to the innermost element that still matches
                 inner = next((child for child in element
-                              if self._is_meta_line(child, root) and wanted(self._short_lines[child])), None)
+                              if self._is_meta_line(child, root) and wanted(self._short_line(child))), None)
                 if inner is None:
-                    return self._short_lines[element]
+                    return self._short_line(element)
                 element = inner
         return None
 
     @cached_property
-    def _short_lines(self) -> dict:
-        """The visible text of every element of the article root whose text is short (at most
-        ``META_LINE_MAX``), by lxml element, outside the body.
+    def _letter_counts(self) -> dict:
+        """How many visible letters (no spaces) each element of the article root shows at
+        least, by lxml element, counted in one pass from the leaves up.
 
-        Why one pass from the leaves up: an element with a long child is long itself, so its
-        text is never built; reading every element's text anew made the date-line and byline
-        searches quadratic in the page's size (1.7 s on one long page).
+        Why: the date-line and byline searches want short lines only. Reading every
+        element's text anew made them quadratic in the page's size (1.7 s on one long page);
+        with these counts an element's text is built only when it can be short.
         """
         root = self._article_root().root
+        letters: dict = {}
         if not hasattr(root, "tag"):
-            return {}
-        body = self._body_container
-        in_body = set(body.root.iter()) if body is not None else set()
-        short, long = {}, set()
+            return letters
         for element in reversed(list(root.iter())):  # every element after its descendants
-            if not isinstance(element.tag, str) or element in in_body:
-                continue
-            if any(child in long for child in element):
-                long.add(element)
-                continue
-            text = element_text(element) or ""
-            if len(text) > META_LINE_MAX:
-                long.add(element)
-            elif text:
-                short[element] = text
-        return short
+            if isinstance(element.tag, str) and not is_left_out(element):
+                letters[element] = _letters(element.text) + sum(letters[child] + _letters(child.tail)
+                                                                for child in element if child in letters)
+        return letters
+
+    @cached_property
+    def _body_elements(self) -> set:
+        body = self._body_container
+        return set(body.root.iter()) if body is not None else set()
+
+    def _short_line(self, element) -> str | None:
+        """The element's visible text when it is a short line outside the body, else None."""
+        cache = self.__dict__.setdefault("_short_line_cache", {})
+        if element not in cache:
+            text = None
+            short = self._letter_counts.get(element, META_LINE_MAX + 1) <= META_LINE_MAX
+            if short and element not in self._body_elements:
+                text = element_text(element)
+                text = text if text and len(text) <= META_LINE_MAX else None
+            cache[element] = text
+        return cache[element]
 
     def _is_meta_line(self, element, root: Selector) -> bool:
         """A short line outside the body (which may quote dates and "by"), not a headline,
         caption or script, and not in a sidebar or widget below the article root."""
-        if element not in self._short_lines or element.tag.lower() in NOT_META_LINE:
+        if not isinstance(element.tag, str) or element.tag.lower() in NOT_META_LINE:
+            return False
+        if self._short_line(element) is None:
             return False
         return element not in self._noise_below_root
 
@@ -452,7 +464,7 @@ class ArticlePage(Page):
             for element in [mark.root, *mark.root.iterancestors()]:  # innermost first
                 if element is root.root.getparent():
                     break  # climbed out of the article
-                text = self._short_lines.get(element)
+                text = self._short_line(element)
                 if text is None:
                     break  # long, or in the body: every ancestor further out is too
                 if self._is_meta_line(element, root) and BYLINE.search(text):
@@ -538,6 +550,10 @@ def _is_body_opening(description: str, body: str | None) -> bool:
 
 def _is_translation_note(text: str) -> bool:
     return len(text) <= 60 and bool(TRANSLATION_TEXT.search(text))
+
+
+def _letters(text: str | None) -> int:
+    return len(_SPACE.sub("", text)) if text else 0
 
 
 def _inside(element, skipped: set) -> bool:

@@ -104,7 +104,7 @@ def element_text(node: Selector | lxml.etree._Element) -> str | None:
     walker = lxml.etree.iterwalk(element, events=("start", "end"))
     for event, el in walker:
         if event == "start":
-            if _is_left_out(el):
+            if is_left_out(el):
                 walker.skip_subtree()
                 continue
             if not _is_inline(el):
@@ -118,7 +118,8 @@ def element_text(node: Selector | lxml.etree._Element) -> str | None:
     return clean_text("".join(parts))
 
 
-def _is_left_out(el) -> bool:
+def is_left_out(el) -> bool:
+    """True for an element whose text is not shown: comments, scripts, hidden and a11y-only parts."""
     if not isinstance(el.tag, str):  # comments and processing instructions
         return True
     classes = el.get("class") or ""
