@@ -195,10 +195,9 @@ class ArticlePage(Page):
             return "\n\n".join(ours) or None  # a site's own rule is exact by design: no second opinion
         # The headline and the standfirst are fields of their own; trafilatura counts them as body.
         theirs = without_fields(trafilatura_paragraphs(self.document.text, self.url), self.title, self._standfirst)
-        # A container a rule named is the body's place: trafilatura may only veto paragraphs in
-        # it; the densest run is a guess that trafilatura's reading may replace.
+        # What our rules call sidebars, widgets and comments stays out of its reading too.
         merged = merge_bodies(ours, drop_noise(theirs, self._noise_words))
-        if merged is not ours:
+        if merged != ours:
             self.origins["body"] = (f"{self.origins['body']}, cross-checked with trafilatura" if merged and ours
                                     and set(merged) <= set(ours) else "trafilatura (our container held much less)")
         return "\n\n".join(merged) or None
