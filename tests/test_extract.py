@@ -1,8 +1,13 @@
-"""`peruwire extract`: one page through the crawl's page object and normaliser, as JSON."""
+"""`peruwire extract`: one page through the crawl's page object and normaliser, as JSON.
+
+The tests run the `peruwire` command in process (``peruwire_crawl.cli.main``); one checks
+that ``python -m peruwire_crawl.extract`` prints the same.
+"""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -10,7 +15,9 @@ import pytest
 
 from peruwire_crawl import extract as extract_module
 from peruwire_crawl.addon import crawl_settings
-from peruwire_crawl.extract import extract, main
+from peruwire_crawl.cli import main
+from peruwire_crawl.extract import extract
+from peruwire_crawl.pages import reading
 from peruwire_crawl.pages.regenerate import FIXTURES
 
 STOCK_URL = "https://noticias.example.org/2023/06/20/comunidades-de-apurimac-bloquean-el-corredor-minero-del-sur/"
@@ -23,7 +30,7 @@ ARTICLE = b"""<!doctype html><html lang="en"><head><title>Miners march on Lima -
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main(list(argv))
+    code = main(["extract", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -37,7 +44,24 @@ def test_a_saved_page_gives_what_the_crawl_stores(capsys):
     assert result["published_utc"] == "2023-06-20T13:15:00+00:00"  # what the crawl stores
     assert result["authors"] == ["Lucía Huamán"] and result["language"] == "es"
     assert result["canonical_url"] == STOCK_URL
-    assert set(extract_module.OUTPUT_FIELDS) <= set(result) and "explain" not in result
+    assert set(reading.OUTPUT_FIELDS) <= set(result) and "explain" not in result
+
+
+def test_python_m_extract_prints_the_same_as_the_command(capsys):
+    _, by_command, _ = run_cli(capsys, str(STOCK_FILE), "--url", STOCK_URL, "--json")
+    assert extract_module.main([str(STOCK_FILE), "--url", STOCK_URL, "--json"]) == 0
+    assert capsys.readouterr().out == by_command
+
+
+def test_help_shows_an_example(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["extract", "--help"])
+    assert exit_.value.code == 0 and "peruwire extract saved.html --url" in capsys.readouterr().out
+
+
+def test_a_mistake_in_the_command_line_exits_2(capsys):
+    code, out, err = run_cli(capsys)
+    assert (code, out) == (2, "") and "Missing argument 'FILE|URL'" in err
 
 
 def test_explain_names_the_rule_or_signal_of_each_field(capsys):
@@ -117,3 +141,17 @@ def test_robots_txt_is_obeyed_and_errors_are_one_line(site, capsys):
     assert code == 1 and "robots.txt" in err and err.count("\n") == 1
     code, _, err = run_cli(capsys, f"{site}/gone/")
     assert (code, err) == (1, f"peruwire: error: {site}/gone/ answered HTTP 404\n")
+
+
+def test_an_unreachable_url_gets_one_clear_line(capsys):
+    with socket.socket() as probe:  # a port that was free a moment ago: nobody listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, out, err = run_cli(capsys, f"http://127.0.0.1:{port}/2024/05/02/miners/")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"peruwire: error: could not fetch http://127.0.0.1:{port}/2024/05/02/miners/") and err.count("\n") == 1
+
+
+def test_a_directory_gets_one_clear_line(tmp_path, capsys):
+    code, _, err = run_cli(capsys, str(tmp_path))
+    assert code == 1 and err.startswith(f"peruwire: error: cannot read {tmp_path}") and err.count("\n") == 1

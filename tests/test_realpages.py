@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from peruwire_crawl.extract import extract
 
-REALPAGES = Path(__file__).resolve().parents[1].parent / "shared" / "realpages"
+# Beside the repository, or where $PERUWIRE_REALPAGES says (a git worktree lives elsewhere).
+REALPAGES = Path(os.environ.get("PERUWIRE_REALPAGES") or Path(__file__).resolve().parents[1].parent / "shared" / "realpages")
 pytestmark = pytest.mark.skipif(not (REALPAGES / "score_meta.py").exists(),
-                                reason="no ../shared/realpages beside the repository: nothing to measure")
+                                reason="no ../shared/realpages beside the repository (nor $PERUWIRE_REALPAGES): "
+                                       "nothing to measure")
 
 
 def scorer(name: str):

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import click
 from sqlalchemy.exc import DBAPIError
 
-from peruwire_crawl.cli import db, diff, export, ingest, report, search, serve, show, stats  # noqa: F401  (they register their commands)
+from peruwire_crawl.cli import (  # noqa: F401  (they register their commands)
+    db, diff, export, extract, ingest, report, search, serve, show, stats,
+)
 from peruwire_crawl.cli.base import CommandError, cli
 from peruwire_crawl.db.engine import DatabaseError, first_line
 

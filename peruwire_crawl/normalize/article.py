@@ -203,18 +203,7 @@ def _site_names(source: Source) -> list[str]:
 
 
 def _date_languages(language: str | None, source: Source) -> tuple[str, ...]:
-    """dateparser languages: the article's own first (it decides "03/04/2023")."""
+    """Languages to read a date line in: the article's own first (it decides "03/04/2023");
+    ``normalize/dates.py`` keeps those dateparser knows, when (and only if) it needs dateparser."""
     languages = [language, *source.languages] if language else list(source.languages)
-    return tuple(dict.fromkeys(code for code in languages if code in _dateparser_languages())) or ("en",)
-
-
-_DATEPARSER_LANGUAGES: frozenset[str] = frozenset()
-
-
-def _dateparser_languages() -> frozenset[str]:
-    global _DATEPARSER_LANGUAGES
-    if not _DATEPARSER_LANGUAGES:  # why lazily: importing dateparser costs ~0.3 s
-        from dateparser.data.languages_info import language_order
-
-        _DATEPARSER_LANGUAGES = frozenset(language_order)
-    return _DATEPARSER_LANGUAGES
+    return tuple(dict.fromkeys(code for code in languages if code)) or ("en",)

@@ -336,7 +336,11 @@ def dateline_date_text(text: str) -> str:
 
 
 def _dateparser(languages: tuple[str, ...], relative_base: datetime, day_first: bool = False):
+    from dateparser.data.languages_info import language_order
     from dateparser.date import DateDataParser  # why here: importing dateparser costs ~0.3 s
+
+    # The languages dateparser knows, in the order given (the article's own first).
+    languages = tuple(code for code in languages if code in language_order) or ("en",)
 
     settings = {
         "RELATIVE_BASE": relative_base,

@@ -11,14 +11,19 @@ from peruwire_crawl.items import DateCandidate
 from peruwire_crawl.normalize.dates import url_date_candidates
 from peruwire_crawl.normalize.text import clean_title
 from peruwire_crawl.pages.document import (
+    NOISE_OR_COMMENTS_TEST,
     NOISE_OR_COMMENTS_XPATH,
+    NOISE_TEST,
     Page,
     clean_text,
     element_text,
     first_match,
+    is_left_out,
     is_noise_within,
 )
 from peruwire_crawl.pages.fields import field
+from peruwire_crawl.pages.rules import GENERIC_WORDPRESS, SiteRules
+from peruwire_crawl.pages.second_opinion import drop_noise, merge_bodies, trafilatura_paragraphs, without_fields
 
 BYLINE = re.compile(r"\b(by|por)\s+\S.*$", re.IGNORECASE)
 # A human date inside a longer line ("Publicado el 16 de marzo de 2023", "June 16, 2023 by …").
@@ -39,6 +44,7 @@ TRANSLATION_TEXT = re.compile(
 )
 PHOTO_CREDIT = re.compile(r"^\(?\s*(photo|foto|image|imagen)s?\s*:", re.IGNORECASE)
 BODY_BLOCKS = "p, h2, h3, h4, li, blockquote"
+_SPACE = re.compile(r"\s+")
 # --- for the markup-agnostic fallbacks (used only when no selector of any rule matched) ---
 # A date or byline line is short: "March 16, 2023 by Zoe Alexandra", "Publicado el … por X".
 META_LINE_MAX = 100
@@ -85,13 +91,17 @@ class ArticlePage(Page):
     @field
     def summary(self) -> str | None:
         """The standfirst; a meta description only where the site rules allow it."""
-        standfirst = self._first_text("article_summary", within_article=True)
+        standfirst = self._standfirst
         if standfirst or not self.rules[0].summary_from_meta:
             return standfirst
         description = self.document.og("og:description") or self.document.meta_name("description")
-        if description and _is_body_opening(description, self.body):
+        if description and _is_body_opening(description, "\n\n".join(self._container_paragraphs)):
             return None  # filled in from the body by an SEO plugin: not a standfirst
         return description
+
+    @cached_property
+    def _standfirst(self) -> str | None:
+        return self._first_text("article_summary", within_article=True)
 
     # --- dates --------------------------------------------------------------------------
     @field(default=list, missing="no date found")
@@ -178,10 +188,25 @@ class ArticlePage(Page):
     # --- content ------------------------------------------------------------------------
     @field(missing="no body text found")
     def body(self) -> str | None:
-        """Body paragraphs joined by blank lines; captions, cross-links and widgets left out."""
+        """Body paragraphs joined by blank lines; captions, cross-links and widgets left out;
+        merged with trafilatura's reading of the page (``second_opinion.py``)."""
+        ours = self._container_paragraphs
+        if self._body_rule is not None and self._body_rule is not GENERIC_WORDPRESS:
+            return "\n\n".join(ours) or None  # a site's own rule is exact by design: no second opinion
+        # The headline and the standfirst are fields of their own; trafilatura counts them as body.
+        theirs = without_fields(trafilatura_paragraphs(self.document.text, self.url), self.title, self._standfirst)
+        # What our rules call sidebars, widgets and comments stays out of its reading too.
+        merged = merge_bodies(ours, drop_noise(theirs, self._noise_words))
+        if merged != ours:
+            self.origins["body"] = (f"{self.origins['body']}, cross-checked with trafilatura" if merged and ours
+                                    and set(merged) <= set(ours) else "trafilatura (our container held much less)")
+        return "\n\n".join(merged) or None
+
+    @cached_property
+    def _container_paragraphs(self) -> list[str]:
         container = self._body_container
         if container is None:
-            return None
+            return []
         skipped = self._skipped_elements(container)
         paragraphs = []
         for block in container.css(BODY_BLOCKS):
@@ -190,7 +215,7 @@ class ArticlePage(Page):
             text = element_text(block)
             if text and not PHOTO_CREDIT.match(text) and not _is_translation_note(text):
                 paragraphs.append(text)
-        return "\n\n".join(paragraphs) or None
+        return paragraphs
 
     @field(default=list)
     def translation_links(self) -> list[str]:
@@ -237,6 +262,10 @@ class ArticlePage(Page):
 
     def _article_root(self) -> Selector:
         """The element holding the article, so sidebars and related posts stay out."""
+        return self._found_article_root
+
+    @cached_property
+    def _found_article_root(self) -> Selector:  # why cached: a dozen fields ask, each query walks the page
         for rules in self.rules:
             found = first_match(self.document.selector, rules.article_root, skip_noise=True)
             if found:
@@ -360,26 +389,67 @@ class ArticlePage(Page):
         innermost matching element is taken so a short header around it adds no words.
         """
         root = self._article_root()
-        body = self._body_container
-        for element in root.xpath("descendant-or-self::*"):
-            if not self._is_meta_line(element, root, body) or not wanted(element_text(element) or ""):
+        for element in root.root.iter() if hasattr(root.root, "tag") else ():  # document order
+            if not self._is_meta_line(element, root) or not wanted(self._short_line(element)):
                 continue
             while True:  # narrow down to the innermost element that still matches
-                inner = next((child for child in element.xpath("./*")
-                              if self._is_meta_line(child, root, body) and wanted(element_text(child) or "")), None)
+                inner = next((child for child in element
+                              if self._is_meta_line(child, root) and wanted(self._short_line(child))), None)
                 if inner is None:
-                    return element_text(element)
+                    return self._short_line(element)
                 element = inner
         return None
 
-    def _is_meta_line(self, element: Selector, root: Selector, body: Selector | None) -> bool:
-        el = element.root
-        if not isinstance(el.tag, str) or el.tag.lower() in NOT_META_LINE:
+    @cached_property
+    def _letter_counts(self) -> dict:
+        """How many visible letters (no spaces) each element of the article root shows at
+        least, by lxml element, counted in one pass from the leaves up.
+
+        Why: the date-line and byline searches want short lines only. Reading every
+        element's text anew made them quadratic in the page's size (1.7 s on one long page);
+        with these counts an element's text is built only when it can be short.
+        """
+        root = self._article_root().root
+        letters: dict = {}
+        if not hasattr(root, "tag"):
+            return letters
+        for element in reversed(list(root.iter())):  # every element after its descendants
+            if isinstance(element.tag, str) and not is_left_out(element):
+                letters[element] = _letters(element.text) + sum(letters[child] + _letters(child.tail)
+                                                                for child in element if child in letters)
+        return letters
+
+    @cached_property
+    def _body_elements(self) -> set:
+        body = self._body_container
+        return set(body.root.iter()) if body is not None else set()
+
+    def _short_line(self, element) -> str | None:
+        """The element's visible text when it is a short line outside the body, else None."""
+        cache = self.__dict__.setdefault("_short_line_cache", {})
+        if element not in cache:
+            text = None
+            short = self._letter_counts.get(element, META_LINE_MAX + 1) <= META_LINE_MAX
+            if short and element not in self._body_elements:
+                text = element_text(element)
+                text = text if text and len(text) <= META_LINE_MAX else None
+            cache[element] = text
+        return cache[element]
+
+    def _is_meta_line(self, element, root: Selector) -> bool:
+        """A short line outside the body (which may quote dates and "by"), not a headline,
+        caption or script, and not in a sidebar or widget below the article root."""
+        if not isinstance(element.tag, str) or element.tag.lower() in NOT_META_LINE:
             return False
-        if body is not None and (el is body.root or _inside(el, {body.root})):
-            return False  # body text may quote dates and "by"
-        text = element_text(element) or ""
-        return 0 < len(text) <= META_LINE_MAX and not is_noise_within(element, root)
+        if self._short_line(element) is None:
+            return False
+        return element not in self._noise_below_root
+
+    @cached_property
+    def _noise_below_root(self) -> set:
+        """Every element in or under a sidebar, widget or related block inside the article
+        root (``is_noise_within`` for all of them at once: one query, not one per element)."""
+        return {element for noise in self._article_root().xpath(f".//*[{NOISE_TEST}]") for element in noise.root.iter()}
 
     def _byline_line(self) -> str | None:
         """The line around the author's name, else a short line reading "By …"/"Por …".
@@ -389,17 +459,33 @@ class ArticlePage(Page):
         ("March 16, 2023 by Zoe Alexandra") are the byline as shown.
         """
         root = self._article_root()
-        body = self._body_container
         for mark in root.css(AUTHOR_MARK):
-            for element in [mark, *reversed(mark.xpath("ancestor::*"))]:  # innermost first
-                if element.root is root.root.getparent():
+            for element in [mark.root, *mark.root.iterancestors()]:  # innermost first
+                if element is root.root.getparent():
                     break  # climbed out of the article
-                text = element_text(element) or ""
-                if len(text) > META_LINE_MAX:
-                    break  # every ancestor further out is longer still: stop climbing (was quadratic)
-                if self._is_meta_line(element, root, body) and BYLINE.search(text):
+                text = self._short_line(element)
+                if text is None:
+                    break  # long, or in the body: every ancestor further out is too
+                if self._is_meta_line(element, root) and BYLINE.search(text):
                     return text
         return self._meta_line(lambda text: bool(BYLINE_START.search(text)))
+
+    @cached_property
+    def _noise_words(self) -> str:
+        """The words of the page's sidebars, menus, widgets, related blocks and comments (the
+        outermost of each, the body's own wrappers excepted), for ``drop_noise``."""
+        body = self._body_container
+        keep = set(body.root.iterancestors()) | {body.root} if body is not None else set()
+        found = [node.root for node in self.document.selector.xpath(f"//*[{NOISE_OR_COMMENTS_TEST}]")]
+        noise = set(found)  # the outermost of each nest, found in Python (an ancestor test per element is slow)
+        outermost = [el for el in found if el not in keep and not any(up in noise for up in el.iterancestors())]
+        return " ".join(element_text(el) or "" for el in outermost)
+
+    @cached_property
+    def _body_rule(self) -> SiteRules | None:
+        """The rules whose body selector gave the body container (None: the densest run)."""
+        self._body_container  # noqa: B018 (it records the rule)
+        return self.__dict__.get("_found_body_rule")
 
     @cached_property
     def _body_container(self) -> Selector | None:
@@ -409,6 +495,7 @@ class ArticlePage(Page):
                 found = root.css(css)
                 if found:
                     self.origins["body"] = f"{rules.name} rule body: {css}"
+                    self.__dict__["_found_body_rule"] = rules
                     return found[0]
         # A theme with containers of its own: the densest paragraphs, in the article first
         # (so the sidebar cannot win), then anywhere (the article root may be a wrong guess).
@@ -462,6 +549,10 @@ def _is_body_opening(description: str, body: str | None) -> bool:
 
 def _is_translation_note(text: str) -> bool:
     return len(text) <= 60 and bool(TRANSLATION_TEXT.search(text))
+
+
+def _letters(text: str | None) -> int:
+    return len(_SPACE.sub("", text)) if text else 0
 
 
 def _inside(element, skipped: set) -> bool:

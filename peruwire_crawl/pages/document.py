@@ -7,14 +7,14 @@ exception, because one odd page must not stop an unattended crawl.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cached_property
 from typing import Iterable
 from urllib.parse import urljoin
 
+import jstyleson
 import lxml.etree
-from extruct.jsonld import JsonLdExtractor
-from extruct.opengraph import OpenGraphExtractor
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
@@ -32,6 +32,13 @@ INLINE_TAGS = {"a", "abbr", "b", "bdi", "cite", "code", "em", "i", "mark", "q", 
                "span", "strong", "sub", "sup", "u"}
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+# JSON-LD and Open Graph are read here, as extruct reads them (its JSON-LD reader's comment
+# rules, its Open Graph prefixes); extruct's package imports all its readers (RDFa, rdflib,
+# microformats: 0.16 s), which is most of what `peruwire extract` would wait for on a page
+# without microdata. Its microdata reader is still used, for pages that have microdata.
+_COMMENT_LINE = re.compile(r"^\s*(//.*|<!--.*-->)", re.MULTILINE)
+_OG_PREFIXES = {"og", "music", "video", "article", "book", "profile", "product"}
+_PREFIX_DECLARATION = re.compile(r"\s*(\w+):\s*(\S+)")
 
 # Containers whose links are navigation or promotion, not the page's own content.
 # <body> is never noise, nor a layout wrapper naming content and sidebar together: themes
@@ -39,23 +46,24 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # <body class="content-sidebar"> and <div class="content-sidebar-wrap">), and taking them
 # for a sidebar would make the whole page noise.
 # Page builders (Elementor: "elementor-widget-container") call every content block a
-# widget, and layouts name a wrapper after the sidebar it makes room for
-# ("l-sidebar-fixed l-article-body"): neither is a widget area or a sidebar.
+# widget (its "elementor-widget-theme-post-content" is the article itself), and layouts
+# name a wrapper after the sidebar it makes room for ("l-sidebar-fixed l-article-body"):
+# neither is a widget area or a sidebar.
 NOISE_TEST = (
     "not(self::body or self::html) and (self::aside or self::nav"
     " or (self::footer and not(ancestor::article))"
     " or (contains(@class, 'widget') and not(contains(@class, 'widget-container') or contains(@class, 'widget-wrap')"
-    " or contains(@class, 'widget-text')))"
+    " or contains(@class, 'widget-text') or contains(@class, 'post-content')))"
     " or (contains(@class, 'sidebar') and not(contains(@class, 'content') or contains(@class, 'article-body')))"
     " or contains(@class, 'related') or contains(@class, 'most-read') or contains(@class, 'popular'))"
 )
 NOISE_XPATH = f"ancestor-or-self::*[{NOISE_TEST}]"
 # Noise, or the reader comments under an article (WordPress: #comments, .comments-area,
 # .comment-list): long comment threads would otherwise win a text-density contest.
-NOISE_OR_COMMENTS_XPATH = (
-    "ancestor-or-self::*[not(self::body or self::html)"
-    f" and (({NOISE_TEST}) or @id='comments' or contains(@class, 'comment'))]"
+NOISE_OR_COMMENTS_TEST = (
+    f"not(self::body or self::html) and (({NOISE_TEST}) or @id='comments' or contains(@class, 'comment'))"
 )
+NOISE_OR_COMMENTS_XPATH = f"ancestor-or-self::*[{NOISE_OR_COMMENTS_TEST}]"
 
 
 def decode_html(html: str | bytes | None) -> str:
@@ -103,7 +111,7 @@ def element_text(node: Selector | lxml.etree._Element) -> str | None:
     walker = lxml.etree.iterwalk(element, events=("start", "end"))
     for event, el in walker:
         if event == "start":
-            if _is_left_out(el):
+            if is_left_out(el):
                 walker.skip_subtree()
                 continue
             if not _is_inline(el):
@@ -117,7 +125,8 @@ def element_text(node: Selector | lxml.etree._Element) -> str | None:
     return clean_text("".join(parts))
 
 
-def _is_left_out(el) -> bool:
+def is_left_out(el) -> bool:
+    """True for an element whose text is not shown: comments, scripts, hidden and a11y-only parts."""
     if not isinstance(el.tag, str):  # comments and processing instructions
         return True
     classes = el.get("class") or ""
@@ -196,11 +205,10 @@ class Document:
         """Every JSON-LD object on the page: arrays, ``@graph`` members and the ``mainEntity``
         of a WebPage flattened out (news sites nest their NewsArticle in all three ways)."""
         nodes: list[dict] = []
-        extractor = JsonLdExtractor()
         scripts = self.selector.xpath('//script[@type="application/ld+json"]')
         for number, script in enumerate(scripts, start=1):
             try:
-                items = extractor.extract_items(script.root)
+                items = _jsonld_items(script.root.xpath("string()"))
             except Exception as error:  # why: one broken block must not hide the others
                 self.problems.append(f"JSON-LD block {number} could not be read: {error}")
                 continue
@@ -229,12 +237,16 @@ class Document:
     @cached_property
     def og_properties(self) -> list[tuple[str, str]]:
         """``og:*`` and ``article:*`` properties in page order (a property may repeat)."""
-        try:
-            found = OpenGraphExtractor().extract_items(self.selector.root, base_url=self.url)
-            return [pair for block in found for pair in block["properties"]]
-        except Exception as error:
-            self.problems.append(f"Open Graph tags could not be read: {error}")
+        root = self.selector.root
+        if not hasattr(root, "xpath"):
             return []
+        heads = root.xpath("//head")
+        prefixes = set(_OG_PREFIXES)  # the well-known ones, and any the page declares
+        for element in ([root] if root.tag == "html" else []) + heads[:1]:
+            prefixes.update(name for name, _ in _PREFIX_DECLARATION.findall(element.get("prefix") or ""))
+        return [(meta.get("property"), meta.get("content")) for head in heads
+                for meta in head.xpath("meta[@property and @content]")
+                if meta.get("property").partition(":")[0] in prefixes]
 
     def og(self, name: str) -> str | None:
         values = (clean_text(value) for prop, value in self.og_properties if prop == name)
@@ -253,6 +265,16 @@ class Document:
             "//link[contains(concat(' ', normalize-space(@rel), ' '), concat(' ', $rel, ' '))]/@href", rel=rel
         ).get()
         return self.absolute(href)
+
+
+def _jsonld_items(script: str) -> list:
+    """The objects of one JSON-LD block; a leading HTML or JavaScript comment line and
+    comments or trailing commas inside are forgiven (jstyleson), as browsers' readers do."""
+    try:
+        data = json.loads(script, strict=False)
+    except ValueError:
+        data = jstyleson.loads(_COMMENT_LINE.sub("", script), strict=False)
+    return [item for item in (data if isinstance(data, list) else [data]) if item]
 
 
 def _flatten_graph(items) -> list[dict]:
