@@ -15,7 +15,16 @@ import click
 from sqlalchemy.exc import DBAPIError
 
 from peruwire_crawl.cli import (  # noqa: F401  (they register their commands)
-    db, diff, export, extract, ingest, report, search, serve, show, stats,
+    db,
+    diff,
+    export,
+    extract,
+    ingest,
+    report,
+    search,
+    serve,
+    show,
+    stats,
 )
 from peruwire_crawl.cli.base import CommandError, cli
 from peruwire_crawl.db.engine import DatabaseError, first_line

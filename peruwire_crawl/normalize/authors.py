@@ -99,7 +99,9 @@ def _split_at_and(part: str) -> list[str]:
 
 
 def _tidy(name: str) -> str | None:
-    name = name.strip(_EDGE_PUNCTUATION)
+    # Cleaned again once the edges are off: what they hid may now read as mojibake, and
+    # normalising a stored name again must change nothing.
+    name = clean_text(name.strip(_EDGE_PUNCTUATION)) or ""
     name = " ".join(name.split())
     if (
         not name
