@@ -441,9 +441,13 @@ def merge_records(records: dict[str, dict]) -> dict:
 def worker_lines(records: dict[str, dict], lost: list[str]) -> list[str]:
     """One line per worker for crawl_runs.notes: what each did."""
     lines = []
+    # A worker killed before its first heartbeat left no counts, but it was in the run.
+    records = {**{worker: {} for worker in lost}, **records}
     for worker, record in sorted(records.items()):
         stats = record.get("stats", {})
-        state = " (stopped during the run: last counts)" if worker in lost else ""
+        state = ""
+        if worker in lost:
+            state = f" (stopped during the run: {'last counts' if stats else 'no counts reported'})"
         lines.append(
             f"worker {worker}{state}: {stats.get('downloader/response_count', 0)} pages, "
             f"{stats.get('peruwire/store/new', 0)} new, {stats.get('peruwire/store/updated', 0)} updated, "
