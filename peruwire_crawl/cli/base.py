@@ -42,6 +42,14 @@ class CommandError(Exception):
     """A problem to tell the user in one sentence (``peruwire: error: ...``, exit 1)."""
 
 
+def stored_article_id(connection: Connection, key: str) -> int:
+    """The id of the article ``key`` names (its id, or any URL of it); CommandError if none."""
+    article_id = queries.find_article_id(connection, key)
+    if article_id is None:
+        raise CommandError(f"no stored article has the id or URL {key!r}")
+    return article_id
+
+
 # --- help with examples -----------------------------------------------------------------
 class _WithExamples:
     """``--help`` ends with the command's examples, printed as typed."""

@@ -45,6 +45,15 @@ def text(value: Any) -> str:
     return str(value)
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` ready for ``json.dumps``: times in ISO 8601, inside dicts and lists too."""
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [jsonable(item) for item in value]
+    return iso(value) if isinstance(value, datetime) else value
+
+
 def csv_cell(value: Any) -> str:
     """A value as spreadsheet-safe CSV text: booleans true/false, lists as JSON, dates ISO."""
     if isinstance(value, bool):

@@ -20,10 +20,9 @@ from typing import Any, TextIO
 
 import click
 
-from peruwire_crawl.cli.base import CommandError, Database, cli, db_option, output
-from peruwire_crawl.db import queries
+from peruwire_crawl.cli.base import CommandError, Database, cli, db_option, output, stored_article_id
+from peruwire_crawl.cli.cells import jsonable, text
 from peruwire_crawl.db.revisions import TRACKED_FIELDS, Version, history
-from peruwire_crawl.times import iso
 
 # A word with its apostrophes, a run of spaces, or one other character: the units a reader
 # sees change (a comma added is shown as a comma, not as a changed word).
@@ -88,11 +87,7 @@ def body_diff(before: str, after: str) -> list[str]:
 
 def shown(value: Any) -> str:
     """A stored value as one line of text (authors joined, times in ISO 8601)."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(value)
-    return iso(value) if hasattr(value, "tzinfo") else str(value)
+    return ", ".join(value) if isinstance(value, list) else text(value)
 
 
 def field_changes(before: Version, after: Version) -> dict[str, tuple[Any, Any]]:
@@ -125,28 +120,17 @@ def write_change(out: TextIO, before: Version, after: Version, indent: str = "  
 
 def change_json(before: Version, after: Version) -> dict[str, Any]:
     return {
-        "version": after.number, "against": before.number, "replaced_at": iso(before.replaced_at),
+        "version": after.number, "against": before.number, "replaced_at": before.replaced_at,
         "crawl_run_id": before.crawl_run_id, "signal": before.signal,
         "fields": {name: _field_json(name, old, new) for name, (old, new) in field_changes(before, after).items()},
     }
 
 
 def _field_json(name: str, old: Any, new: Any) -> dict[str, Any]:
-    values = {"before": _jsonable(old), "after": _jsonable(new)}
+    values = {"before": old, "after": new}
     if name in WORD_DIFFED:
         values["words"] = word_diff(old or "", new or "")
     return values
-
-
-def _jsonable(value: Any) -> Any:
-    return iso(value) if hasattr(value, "tzinfo") else value
-
-
-def versions_of(connection, article: str) -> tuple[int, list[Version]]:
-    article_id = queries.find_article_id(connection, article)
-    if article_id is None:
-        raise CommandError(f"no stored article has the id or URL {article!r}")
-    return article_id, history(connection, article_id)
 
 
 @cli.command(examples=["peruwire diff 42",
@@ -167,7 +151,8 @@ def diff(ctx: click.Context, article: str, version: int | None, as_json: bool) -
     `peruwire show ARTICLE --history` prints every correction.
     """
     with Database.of(ctx).readable().connect() as connection:
-        article_id, versions = versions_of(connection, article)
+        article_id = stored_article_id(connection, article)
+        versions = history(connection, article_id)
     latest = len(versions)
     if latest == 1:
         with output() as out:
@@ -180,7 +165,8 @@ def diff(ctx: click.Context, article: str, version: int | None, as_json: bool) -
     before, after = versions[number - 2], versions[number - 1]
     with output() as out:
         if as_json:
-            out.write(json.dumps({"id": article_id, **change_json(before, after)}, ensure_ascii=False, indent=2) + "\n")
+            change = jsonable({"id": article_id, **change_json(before, after)})
+            out.write(json.dumps(change, ensure_ascii=False, indent=2) + "\n")
         else:
             write_change(out, before, after, indent="  ")
     return 0

@@ -9,12 +9,11 @@ from typing import Any, TextIO
 
 import click
 
-from peruwire_crawl.cli.base import CommandError, Database, cli, db_option, output, table
-from peruwire_crawl.cli.cells import text
+from peruwire_crawl.cli.base import Database, cli, db_option, output, stored_article_id, table
+from peruwire_crawl.cli.cells import jsonable, text
 from peruwire_crawl.cli.diff import write_change
 from peruwire_crawl.db import queries
 from peruwire_crawl.db.revisions import Version, history
-from peruwire_crawl.times import iso
 
 
 @cli.command(examples=["peruwire show 42",
@@ -36,16 +35,14 @@ def show(ctx: click.Context, article: str, as_json: bool, with_history: bool) ->
     """
     engine = Database.of(ctx).readable()
     with engine.connect() as connection:
-        article_id = queries.find_article_id(connection, article)
-        if article_id is None:
-            raise CommandError(f"no stored article has the id or URL {article!r}")
+        article_id = stored_article_id(connection, article)
         found = queries.article_in_full(connection, article_id)
         versions = history(connection, article_id) if with_history else []
     with output() as out:
         if as_json:
             if with_history:
                 found["history"] = [_version_json(version) for version in versions]
-            out.write(json.dumps(_json(found), ensure_ascii=False, indent=2) + "\n")
+            out.write(json.dumps(jsonable(found), ensure_ascii=False, indent=2) + "\n")
         else:
             _print(out, found, versions)
     return 0
@@ -65,14 +62,6 @@ def _print_history(out: TextIO, versions: list[Version]) -> None:
     for before, after in pairwise(versions):
         out.write("  ")
         write_change(out, before, after, indent="    ")
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json(item) for item in value]
-    return iso(value) if hasattr(value, "tzinfo") else value
 
 
 def _print(out: TextIO, article: dict[str, Any], versions: list[Version]) -> None:
