@@ -97,25 +97,34 @@ def test_lastmod_dates_come_in_utc():
 
 
 def test_the_rolling_recheck_reaches_every_article_within_the_period():
-    """317 articles, a run every 6 hours for 30 days, each run re-checking its slice of the
-    oldest-checked: no article goes unchecked for longer than the period."""
+    """317 articles, a run every 6 hours for 60 days, each run re-checking its slice of the
+    oldest-checked and carrying the fraction it owes: no article goes unchecked for longer
+    than the period, and the whole round costs no more checks than there are articles."""
     period, interval, stored = timedelta(days=30), timedelta(hours=6), 317
     last_checked = {n: timedelta(0) for n in range(stored)}  # all read by the full crawl at 0
-    now, sizes = timedelta(0), []
+    now, sizes, owed = timedelta(0), [], 0.0
     while now < 2 * period:
         now += interval
-        size = recheck.slice_size(stored, interval, period, max_per_run=50)
+        size, owed = recheck.slice_size(stored, interval, period, max_per_run=50, owed=owed)
         sizes.append(size)
         for article in sorted(last_checked, key=last_checked.get)[:size]:
             last_checked[article] = now
         assert all(now - checked <= period for checked in last_checked.values())
-    assert set(sizes) == {3}
+    assert set(sizes) == {2, 3}
+    assert sum(sizes) == 2 * stored
+
+
+def test_a_run_minutes_after_the_previous_one_owes_no_recheck_and_carries_the_fraction():
+    size, owed = recheck.slice_size(2000, timedelta(minutes=1), timedelta(days=30), 50)
+    assert (size, round(owed, 3)) == (0, 0.046)
+    assert recheck.slice_size(2000, timedelta(minutes=1), timedelta(days=30), 50, owed=0.99)[0] == 1
 
 
 def test_the_slice_is_bounded_and_grows_after_a_pause():
-    assert recheck.slice_size(317, timedelta(days=3), timedelta(days=30), 50) == 32
-    assert recheck.slice_size(317, timedelta(days=300), timedelta(days=30), 50) == 50
-    assert recheck.slice_size(0, timedelta(hours=6), timedelta(days=30), 50) == 0
+    assert recheck.slice_size(317, timedelta(days=3), timedelta(days=30), 50) == (31, pytest.approx(0.7))
+    assert recheck.slice_size(317, timedelta(days=300), timedelta(days=30), 50) == (50, 267)
+    assert recheck.slice_size(0, timedelta(hours=6), timedelta(days=30), 50) == (0, 0.0)
+    assert recheck.slice_size(317, None, timedelta(days=30), 50)[0] == 10  # a first run counts as a day
 
 
 # --- falling back, signal by signal ---------------------------------------------------------
@@ -164,7 +173,8 @@ def ask(signals: ChangeSignals) -> list:
 
 
 def test_a_refused_rest_api_and_a_missing_sitemap_fall_back_to_the_recheck_and_are_remembered(db_engine):
-    signals = signals_on(db_engine)
+    whole_period_passed = {"PERUWIRE_RECHECK_DAYS": 1e-6}  # the runs are a moment apart: make the slice everything
+    signals = signals_on(db_engine, **whole_period_passed)
     [terms] = ask(signals)
     assert terms.url.startswith(f"{SITE}/wp-json/wp/v2/tags?slug=new-peru-left")
     [index] = signals.read(failure=failed(terms, 403))
@@ -177,7 +187,7 @@ def test_a_refused_rest_api_and_a_missing_sitemap_fall_back_to_the_recheck_and_a
         "change signals: peoplesdispatch re-check (REST API refused, sitemaps missing)")
     signals.run_judged(None, healthy=True)
 
-    again = signals_on(db_engine)  # the next run asks neither
+    again = signals_on(db_engine, **whole_period_passed)  # the next run asks neither
     assert ask(again) == [Refetch(ARTICLE, "recheck", '"v1"', None)]
 
 

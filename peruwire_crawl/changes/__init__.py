@@ -310,7 +310,10 @@ class ChangeSignals:
     def _recheck(self, run: _SourceRun) -> list:
         previous = self.state.previous_run_started()
         elapsed = datetime.now(timezone.utc) - previous if previous else None
-        size = recheck.slice_size(len(run.stored), elapsed, self.recheck_period, self.recheck_max)
+        offer = run.offers.setdefault(RECHECK, Offer(OFFERED))
+        size, offer.detail["owed"] = recheck.slice_size(len(run.stored), elapsed, self.recheck_period,
+                                                        self.recheck_max, offer.detail.get("owed", 0.0))
+        offer.state, offer.probed_at = OFFERED, datetime.now(timezone.utc)  # kept, with what it owes
         run.answered_by = RECHECK
         self.stats.inc_value(f"{STATS}refetch/{RECHECK}", size)
         return [Refetch(a.url, RECHECK, a.etag, a.last_modified) for a in run.stored[:size]]
