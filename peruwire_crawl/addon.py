@@ -19,11 +19,10 @@ import os
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scrapy.settings import BaseSettings, Settings
-from scrapy.utils.misc import load_object
-from scrapy.utils.project import get_project_settings
+if TYPE_CHECKING:  # why not at the top: `peruwire` commands read DEFAULTS without paying for Scrapy
+    from scrapy.settings import BaseSettings, Settings
 
 REMOTE_CONTROL = "scrapy.extensions.remote_control.RemoteControl"
 DB_URL_SETTING = "PERUWIRE_DB_URL"
@@ -142,6 +141,8 @@ def crawl_settings() -> Settings:
     """The settings a ``scrapy crawl`` started in this directory would see before its
     command line: the project's (when there is one), then peruwire's defaults. For code
     that runs outside a crawl, such as the ``peruwire`` command."""
+    from scrapy.utils.project import get_project_settings
+
     return apply_defaults(get_project_settings())
 
 
@@ -167,16 +168,17 @@ def _fix(name: str, example: str) -> str:
 def _check_like(default):
     """The check for a setting that only has to be of its default's type."""
     if isinstance(default, bool):
-        return _read_as(BaseSettings.getbool, "True or False")
+        return _read_as("getbool", "True or False")
     if isinstance(default, (int, float)):  # durations, shares, hours: fractions allowed
-        return _read_as(BaseSettings.getfloat, "a number", minimum=0)
+        return _read_as("getfloat", "a number", minimum=0)
     return None
 
 
-def _read_as(getter, kind: str, minimum: float | None = None):
+def _read_as(getter: str, kind: str, minimum: float | None = None):
+    """The check that reads a setting with ``settings.<getter>`` (getint, getfloat…)."""
     def check(settings: BaseSettings, name: str) -> None:
         try:
-            value = getter(settings, name)
+            value = getattr(settings, getter)(name)
         except (TypeError, ValueError):
             value = None
         if value is None or (minimum is not None and value < minimum):
@@ -230,6 +232,8 @@ def _check_replay_roots(settings: BaseSettings, name: str) -> None:
 
 def _check_importable(settings: BaseSettings, name: str) -> None:
     try:
+        from scrapy.utils.misc import load_object
+
         load_object(settings.get(name))
     except (ImportError, NameError, AttributeError, ValueError):
         raise ConfigError(f"{name} names {settings.get(name)!r}, which cannot be imported: "
@@ -259,7 +263,7 @@ def _check_db_url(settings: BaseSettings, name: str) -> None:
 
 
 # Counts, which their components read as whole numbers (every other number may be 2.5).
-_WHOLE_NUMBER = _read_as(BaseSettings.getint, "a whole number", minimum=0)
+_WHOLE_NUMBER = _read_as("getint", "a whole number", minimum=0)
 _CHECKS = {
     "PERUWIRE_STORE_BATCH_SIZE": _WHOLE_NUMBER,
     "PERUWIRE_STORE_CLOSE_RETRIES": _WHOLE_NUMBER,

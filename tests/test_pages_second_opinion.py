@@ -7,6 +7,8 @@ trafilatura found, its reading replaces ours; a site's own body rule is never se
 
 from __future__ import annotations
 
+import pytest
+
 from peruwire_crawl.pages import ArticlePage
 from peruwire_crawl.pages.rules import GENERIC_WORDPRESS, SiteRules
 from peruwire_crawl.pages.second_opinion import MIN_BODY, drop_noise, merge_bodies, without_fields
@@ -106,3 +108,33 @@ def test_a_page_builders_post_content_widget_is_the_article_not_noise():
     found = page(f"<div class='elementor-widget elementor-widget-heading'><h1>A story</h1></div>{widget}"
                  "<div class='widget sidebar-box'><p>Other stories you might like from this same week.</p></div>")
     assert found.body.split("\n\n") == STORY
+
+
+# --- when the second opinion is asked -----------------------------------------------------
+def _no_second_opinion(*_args, **_kwargs):
+    raise AssertionError("trafilatura was asked")
+
+
+def test_a_container_of_plain_prose_that_holds_the_page_is_not_second_guessed(monkeypatch):
+    monkeypatch.setattr("peruwire_crawl.pages.article.trafilatura_paragraphs", _no_second_opinion)
+    found = page(wordpress(PARAGRAPHS + "<ul><li>A list item that is also a whole sentence of prose.</li></ul>"))
+    assert found.body.split("\n\n") == [*STORY, "A list item that is also a whole sentence of prose."]
+    assert found.origins["body"] == "generic-wordpress rule body: .entry-content"
+
+
+MORE = "".join(f"<p>{text.replace('Paragraph', 'Another paragraph')}</p>" for text in STORY)
+ASKING_PAGES = {
+    "a box inside the container": wordpress(PARAGRAPHS + f"<div class='newsletter-signup'><p>{SIGN_UP}</p></div>"),
+    "a line that is not prose": wordpress(PARAGRAPHS + "<p>Tags: water, council</p>"),
+    "text outside the container": ("<article class='post'><h1 class='entry-title'>A story</h1>"
+                                   f"<div class='entry-content'>{PARAGRAPHS}</div><div class='more'>{MORE}</div></article>"),
+    "a fragment": wordpress(f"<p>{STORY[0]}</p>"),
+}
+
+
+@pytest.mark.parametrize("html", ASKING_PAGES.values(), ids=ASKING_PAGES.keys())
+def test_a_container_that_looks_unsure_asks_for_the_second_opinion(monkeypatch, html):
+    asked = []
+    monkeypatch.setattr("peruwire_crawl.pages.article.trafilatura_paragraphs", lambda *args: asked.append(args))
+    page(html).body  # noqa: B018 (computing the field asks, or not)
+    assert len(asked) == 1

@@ -2,14 +2,19 @@
 options, filters, errors and printing.
 
 Commands live one group per module beside this one and register themselves on ``cli``
-(``@cli.command()``); ``peruwire_crawl/cli/__init__.py`` imports them. A new command takes
-the decorators below instead of declaring its own ``--db`` or ``--json``.
+(``@cli.command()``) when imported; ``COMMANDS`` names the module of each, and the group
+imports only the one a command line asks for. A new command takes the decorators below
+instead of declaring its own ``--db`` or ``--json``, and gets a line in ``COMMANDS``.
+
+This module imports no database or Scrapy code at its top: every command pays for what it
+uses, and ``peruwire extract`` none of the database.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import importlib
 import io
 import json
 import re
@@ -19,21 +24,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-from tabulate import tabulate
 
-from peruwire_crawl.addon import crawl_settings
 from peruwire_crawl.cli.cells import csv_cell, text
-from peruwire_crawl.db import queries
-from peruwire_crawl.db.engine import check_connection, describe_url, make_engine
-from peruwire_crawl.db.migrate import current_revision, head_revision
-from peruwire_crawl.db.runlock import RunLock, RunLockBusy
 from peruwire_crawl.times import iso
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from peruwire_crawl.db import queries
 
 DB_HELP = "database: a URL or a SQLite file path (default: $PERUWIRE_DB_URL, else peruwire.db)"
 
@@ -44,6 +45,8 @@ class CommandError(Exception):
 
 def stored_article_id(connection: Connection, key: str) -> int:
     """The id of the article ``key`` names (its id, or any URL of it); CommandError if none."""
+    from peruwire_crawl.db import queries
+
     article_id = queries.find_article_id(connection, key)
     if article_id is None:
         raise CommandError(f"no stored article has the id or URL {key!r}")
@@ -76,6 +79,35 @@ class Group(_WithExamples, click.Group):
 
 Group.group_class = Group
 
+# Each command's module; importing it registers the command on ``cli``.
+COMMANDS = {
+    "db": "peruwire_crawl.cli.db",
+    "diff": "peruwire_crawl.cli.diff",
+    "export": "peruwire_crawl.cli.export",
+    "extract": "peruwire_crawl.cli.extract",
+    "ingest": "peruwire_crawl.cli.ingest",
+    "query": "peruwire_crawl.cli.search",
+    "report": "peruwire_crawl.cli.report",
+    "runs": "peruwire_crawl.cli.stats",
+    "search": "peruwire_crawl.cli.search",
+    "serve": "peruwire_crawl.cli.serve",
+    "show": "peruwire_crawl.cli.show",
+    "stats": "peruwire_crawl.cli.stats",
+}
+
+
+class LazyGroup(Group):
+    """The top group: a command's module is imported when the command is asked for (all of
+    them for ``--help``), so one command does not pay for every other's imports."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
 
 # --- the database -------------------------------------------------------------------------
 def _remember_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -93,6 +125,8 @@ def db_option(function: Callable) -> Callable:
 
 def database_url(value: str | None) -> str:
     """``--db`` as a SQLAlchemy URL: a URL as given, a plain path as a SQLite file."""
+    from peruwire_crawl.addon import crawl_settings
+
     url = value or crawl_settings()["PERUWIRE_DB_URL"]  # the crawl's: $PERUWIRE_DB_URL, else peruwire.db
     if "://" in url or url.startswith("sqlite:"):
         return url
@@ -113,6 +147,11 @@ class Database:
         return cls(database_url(ctx.find_root().ensure_object(dict).get("db")))
 
     def engine(self, *, must_exist: bool = True) -> Engine:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        from peruwire_crawl.db.engine import check_connection, make_engine
+
         try:
             parsed = make_url(self.url)
         except ArgumentError:
@@ -127,6 +166,9 @@ class Database:
 
     def readable(self) -> Engine:
         """An engine on an existing database whose schema is the one this code reads."""
+        from peruwire_crawl.db.engine import describe_url
+        from peruwire_crawl.db.migrate import current_revision, head_revision
+
         engine = self.engine()
         with engine.connect() as connection:
             current = current_revision(connection)
@@ -210,6 +252,8 @@ def table(out: TextIO, rows: Sequence[Sequence[Any]], headers: Sequence[str] = (
     if not rows:
         out.write(f"{indent}(none)\n")
         return
+    from tabulate import tabulate  # why here: 0.09 s that only the table-printing commands need
+
     cells = [[text(value) for value in row] for row in rows]
     rendered = tabulate(cells, headers=list(headers), tablefmt="plain", disable_numparse=True)
     for line in rendered.splitlines():
@@ -217,7 +261,7 @@ def table(out: TextIO, rows: Sequence[Sequence[Any]], headers: Sequence[str] = (
 
 
 # --- the group ----------------------------------------------------------------------------
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]},
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
              examples=["peruwire --db peruwire.db search 'Castillo' --since 2022-01-01 --language es",
                        "peruwire stats --db postgresql+psycopg://analyst@db.example/peruwire"])
 @db_option
@@ -235,6 +279,8 @@ def cli() -> None:
 @contextmanager
 def no_crawl_running(engine: Engine) -> Iterator[None]:
     """Hold the crawl's run lock: no migration or ingest under a running crawl."""
+    from peruwire_crawl.db.runlock import RunLock, RunLockBusy
+
     lock = RunLock(engine.url.render_as_string(hide_password=False))
     try:
         lock.acquire()
@@ -261,6 +307,8 @@ def filter_options(function: Callable) -> Callable:
     ]
 
     def collect(**kwargs: Any) -> Any:
+        from peruwire_crawl.db import queries
+
         names = ("since", "until", "language", "source", "section", "author")
         given = {name: kwargs.pop(name) for name in names}
         try:
@@ -282,5 +330,7 @@ def filter_options(function: Callable) -> Callable:
 
 def warn_unmatched(connection: Connection, filters: queries.Filters) -> None:
     """One warning per filter that no stored article has: a typo, not "nothing found"."""
+    from peruwire_crawl.db import queries
+
     for name, value in queries.unmatched_filters(connection, filters):
         click.echo(f"peruwire: warning: no stored article has {name} {value!r}", err=True)

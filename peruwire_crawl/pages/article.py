@@ -23,7 +23,13 @@ from peruwire_crawl.pages.document import (
 )
 from peruwire_crawl.pages.fields import field
 from peruwire_crawl.pages.rules import GENERIC_WORDPRESS, SiteRules
-from peruwire_crawl.pages.second_opinion import drop_noise, merge_bodies, trafilatura_paragraphs, without_fields
+from peruwire_crawl.pages.second_opinion import (
+    drop_noise,
+    looks_complete,
+    merge_bodies,
+    trafilatura_paragraphs,
+    without_fields,
+)
 
 BYLINE = re.compile(r"\b(by|por)\s+\S.*$", re.IGNORECASE)
 # A human date inside a longer line ("Publicado el 16 de marzo de 2023", "June 16, 2023 by …").
@@ -193,6 +199,9 @@ class ArticlePage(Page):
         ours = self._container_paragraphs
         if self._body_rule is not None and self._body_rule is not GENERIC_WORDPRESS:
             return "\n\n".join(ours) or None  # a site's own rule is exact by design: no second opinion
+        container = self._body_container.root if self._body_container is not None else None
+        if looks_complete(ours, container, self._paragraph_letters_outside_body):
+            return "\n\n".join(ours)  # plain prose that holds the page's paragraphs: nothing to ask
         # The headline and the standfirst are fields of their own; trafilatura counts them as body.
         theirs = without_fields(trafilatura_paragraphs(self.document.text, self.url), self.title, self._standfirst)
         # What our rules call sidebars, widgets and comments stays out of its reading too.
@@ -418,6 +427,16 @@ class ArticlePage(Page):
                 letters[element] = _letters(element.text) + sum(letters[child] + _letters(child.tail)
                                                                 for child in element if child in letters)
         return letters
+
+    @cached_property
+    def _paragraph_letters_outside_body(self) -> int:
+        """Letters of the article root's <p>s outside the body container and its noise:
+        text our container may have missed."""
+        root = self._article_root().root
+        if not hasattr(root, "iter"):
+            return 0
+        counts, body, noise = self._letter_counts, self._body_elements, self._noise_below_root
+        return sum(counts.get(p, 0) for p in root.iter("p") if p not in body and p not in noise)
 
     @cached_property
     def _body_elements(self) -> set:
