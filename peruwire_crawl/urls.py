@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -85,6 +86,7 @@ TRACKING_PARAMETERS = frozenset(
 AMP_SEGMENT = "amp"
 
 
+@lru_cache(maxsize=4096)  # why: a crawl asks for the same few URLs of each article 4 times; 0.5 ms each
 def canonical_url(url: str) -> str:
     """The one spelling of ``url`` used to fetch and to key an article.
 

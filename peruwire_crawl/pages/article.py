@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from parsel import Selector
 
@@ -283,15 +283,17 @@ class ArticlePage(Page):
 
     def _first_text(self, field: str, within_article: bool = False) -> str | None:
         scope = self._article_root() if within_article else self.document.selector
-        for rules in self.rules:
-            for css in getattr(rules, field):
-                for node in scope.css(css):
-                    if is_noise_within(node, scope):
-                        continue  # e.g. a related-posts card's excerpt inside the article
-                    text = element_text(node)
-                    if text:
-                        self.origins[field] = f"{rules.name} rule {field}: {css}"
-                        return text
+        ordered = [(rules, css) for rules in self.rules for css in getattr(rules, field)]
+        for position, (rules, css) in enumerate(ordered):
+            if position == 1 and not scope.css(_selector_group(self.rules, field, after_first=True)):
+                return None  # why: one query tells that none of the others matches (no standfirst), not one each
+            for node in scope.css(css):
+                if is_noise_within(node, scope):
+                    continue  # e.g. a related-posts card's excerpt inside the article
+                text = element_text(node)
+                if text:
+                    self.origins[field] = f"{rules.name} rule {field}: {css}"
+                    return text
         return None
 
     def _article_nodes(self) -> list[dict]:
@@ -433,10 +435,13 @@ class ArticlePage(Page):
         """Letters of the article root's <p>s outside the body container and its noise:
         text our container may have missed."""
         root = self._article_root().root
+        body = self._body_container.root if self._body_container is not None else None
         if not hasattr(root, "iter"):
             return 0
-        counts, body, noise = self._letter_counts, self._body_elements, self._noise_below_root
-        return sum(counts.get(p, 0) for p in root.iter("p") if p not in body and p not in noise)
+        outside = [p for p in root.iter("p") if body is None or not _within(p, body, root)]
+        if outside:  # why ask only now: finding the noise is a query of its own
+            outside = [p for p in outside if p not in self._noise_below_root]
+        return sum(_letters(p.text_content()) for p in outside)
 
     @cached_property
     def _body_elements(self) -> set:
@@ -522,7 +527,16 @@ class ArticlePage(Page):
         return _densest_paragraph_container(root) or _densest_paragraph_container(self.document.selector)
 
     def _skipped_elements(self, container: Selector) -> set:
-        return {node.root for rules in self.rules for css in rules.body_skip for node in container.css(css)}
+        selectors = _selector_group(self.rules, "body_skip")
+        return {node.root for node in container.css(selectors)} if selectors else set()
+
+
+@lru_cache(maxsize=64)
+def _selector_group(rules: tuple[SiteRules, ...], field: str, after_first: bool = False) -> str:
+    """One CSS selector group of the selectors the rules give ``field`` (all, or all but the
+    first): one query that finds whether any matches, or all they match, instead of one each."""
+    selectors = [css for one in rules for css in getattr(one, field)]
+    return ", ".join(selectors[1:] if after_first else selectors)
 
 
 def _densest_paragraph_container(scope: Selector) -> Selector | None:
@@ -572,6 +586,18 @@ def _is_translation_note(text: str) -> bool:
 
 def _letters(text: str | None) -> int:
     return len(_SPACE.sub("", text)) if text else 0
+
+
+def _within(element, container, root) -> bool:
+    """True when ``element`` is ``container`` or under it (looking up no further than ``root``)."""
+    if element is container:
+        return True
+    for ancestor in element.iterancestors():
+        if ancestor is container:
+            return True
+        if ancestor is root:
+            return False
+    return False
 
 
 def _inside(element, skipped: set) -> bool:

@@ -38,7 +38,6 @@ _WORD = re.compile(r"\w+")
 # Prose: a paragraph of at least this many words that ends like a sentence.
 PROSE_WORDS = 8
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’»)\]]\s*$")
-_SPACES = re.compile(r"\s+")
 
 
 # A container whose children are only these holds text blocks, no boxes of its own (a
@@ -51,20 +50,16 @@ def looks_complete(ours: list[str], container, letters_elsewhere: int) -> bool:
     agree: it holds text blocks and no boxes, every paragraph reads as prose, the body is no
     fragment, and the page's paragraphs outside the container (noise left out) hold less
     than 30% of the page's paragraph text. ``container`` is an lxml element;
-    ``letters_elsewhere`` counts letters without spaces, like ``visible_letters``."""
+    ``letters_elsewhere`` counts letters without spaces."""
     if not ours or container is None:
         return False
     if any(isinstance(child.tag, str) and child.tag not in FLAT_CHILDREN for child in container):
         return False
-    letters = sum(visible_letters(paragraph) for paragraph in ours)
+    # Our paragraphs are whitespace-collapsed: their letters are their length less the spaces.
+    letters = sum(len(paragraph) - paragraph.count(" ") for paragraph in ours)
     if letters < MIN_BODY or letters < MUCH_SHORTER * (letters + letters_elsewhere):
         return False
-    return all(len(_WORD.findall(paragraph)) >= PROSE_WORDS and _SENTENCE_END.search(paragraph)
-               for paragraph in ours)
-
-
-def visible_letters(text: str) -> int:
-    return len(_SPACES.sub("", text))
+    return all(paragraph.count(" ") >= PROSE_WORDS - 1 and _SENTENCE_END.search(paragraph) for paragraph in ours)
 
 
 def trafilatura_paragraphs(html: str, url: str | None) -> list[str] | None:
