@@ -86,7 +86,7 @@ TRACKING_PARAMETERS = frozenset(
 AMP_SEGMENT = "amp"
 
 
-@lru_cache(maxsize=4096)  # why: a crawl asks for the same few URLs of each article 4 times; 0.5 ms each
+@lru_cache(maxsize=4096)  # why: a crawl asks for the same few URLs of each article 4 times, 0.05 ms each
 def canonical_url(url: str) -> str:
     """The one spelling of ``url`` used to fetch and to key an article.
 
