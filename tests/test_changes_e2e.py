@@ -71,10 +71,13 @@ def test_an_edit_deep_in_the_archive_is_stored_by_the_next_run(tmp_path, offers,
         full = run(tmp_path, site)
         assert full.stat("peruwire/store/new") == 18
 
-        quiet = run(tmp_path, site)  # nothing changed: three 304s and the signal's question
+        # The first run, which read everything anyway, learnt what the site offers.
+        assert full.stat(f"peruwire/changes/requests/{signal}") >= 1
+        quiet = run(tmp_path, site)  # nothing changed: three 304s and the signal's question, no probe
         assert quiet.stat("peruwire/store/updated", 0) == 0 and revisions(tmp_path) == []
-        quiet_requests = quiet.stat("downloader/request_count")
-        assert quiet_requests <= 1 + 3 + 3, quiet.stats  # robots.txt, three first pages, the probe
+        question = {"wp_rest": 1, "sitemap": 2}[signal]  # the posts query; the index and its one post sitemap
+        assert quiet.stat(f"peruwire/changes/requests/{signal}") == question
+        assert quiet.stat("downloader/request_count") == 1 + 3 + question, quiet.stats  # and robots.txt, 3 pages
 
         site.roots = AFTER
         edited = run(tmp_path, site)
@@ -93,8 +96,10 @@ def test_a_site_with_neither_is_corrected_within_the_recheck_period(tmp_path):
         run(tmp_path, site)
         quiet = run(tmp_path, site)
         assert "change signals: 127.0.0.1 re-check (REST API missing, sitemaps missing)" in quiet.log
-        # Seconds after the full crawl the re-check owes a sliver of one article: no request.
+        # Seconds after the full crawl the re-check owes a sliver of one article: no request;
+        # and the first run learnt that the site offers neither: no probe either.
         assert quiet.stat("peruwire/changes/refetch/recheck") == 0
+        assert quiet.stat("downloader/request_count") == 1 + 3  # robots.txt, three first pages
 
         site.roots = AFTER
         probes = len(site.asked("/wp-json/")) + len(site.asked("/wp-sitemap.xml"))
@@ -105,3 +110,14 @@ def test_a_site_with_neither_is_corrected_within_the_recheck_period(tmp_path):
         assert_both_edits_stored(tmp_path, site, "recheck")
         # What the site lacks was remembered: neither is asked again until the re-probe is due.
         assert len(site.asked("/wp-json/")) + len(site.asked("/wp-sitemap.xml")) == probes
+
+
+def test_a_full_walk_asks_the_signals_only_to_learn_the_sites_clock(tmp_path):
+    with WordPressSite(BEFORE, rest=True, sitemaps=True) as site:
+        run(tmp_path, site)
+        site.roots = AFTER
+        walk = crawl(tmp_path, "-a", "mode=full", "-a", "sections=" + ",".join(site.url(s) for s in SECTIONS),
+                     replay=None, settings={**FAST, "PERUWIRE_CHANGE_SIGNALS": "wp_rest"})
+        assert walk.returncode == 0, walk.log[-3000:]
+        assert walk.stat("peruwire/changes/requests/wp_rest") == 1  # the posts query: the site's clock
+        assert walk.stat("peruwire/changes/refetch/wp_rest", 0) == 0  # the walk reads every article anyway

@@ -15,7 +15,8 @@ source, the cheapest question it answers, in this order:
 An article whose reported modification is newer than when its page was last read
 (``article_checks``, at the site's clock) is fetched again; storage keeps the earlier
 values as a revision with the signal's name. Nothing here adds an article: the listings
-stay the truth for what a section lists. What a site offers is probed once and remembered
+stay the truth for what a section lists. What a site offers is probed once (by a full walk
+or a source's first run, when no question is needed yet) and remembered
 (``source_signals``), a missing or refused signal is probed again after
 ``PERUWIRE_CHANGE_SIGNALS_REPROBE_DAYS``; the fall-back is quiet (INFO lines) and said once
 in the run's summary line (stat ``peruwire/changes/summary``).
@@ -134,17 +135,21 @@ class ChangeSignals:
     # --- the spider's side ---------------------------------------------------------------
 
     def start(self, section_urls: list[str], source_of: Callable[[str], str],
-              callback: Callable, errback: Callable) -> list:
-        """The first requests of each source's signals (or the re-check's refetches)."""
+              callback: Callable, errback: Callable, *, refetch: bool = True) -> list:
+        """The first requests of each source's signals (or the re-check's refetches).
+
+        ``refetch=False`` is for a run that reads every listed article anyway (a full walk):
+        it asks the signals only to learn what the site offers and the site's clock, and
+        reads nothing again, so that the next incremental run pays only its one question.
+        A source with nothing stored yet is asked the same way.
+        """
         self._callback, self._errback = callback, errback
         by_source: dict[str, list[str]] = {}
         for url in section_urls:
             by_source.setdefault(source_of(url), []).append(url)
         found: list = []
         for key, sections in by_source.items():
-            stored = self.state.stored_articles(key)
-            if not stored:
-                continue  # nothing stored yet: the listings bring everything
+            stored = self.state.stored_articles(key) if refetch else []
             parts = urlsplit(sections[0])
             run = _SourceRun(key, f"{parts.scheme}://{parts.netloc}", sections, stored, self.state.offers(key))
             self._runs[key] = run
@@ -247,7 +252,7 @@ class ChangeSignals:
             run.new_since.setdefault(SITEMAP, site_now)
             if kind == "urlset":
                 found += self._refetch_newer(run, entries, SITEMAP)
-            else:
+            elif run.stored:  # nothing stored: the index answered what the site offers, enough
                 since = run.offers[SITEMAP].since
                 run.queue += [("urlset", (url,)) for url in sitemaps.post_sitemaps(entries, since)]
         elif step == "urlset":
@@ -289,7 +294,9 @@ class ChangeSignals:
             missing = [slug for slug in slugs if slug not in ids]
             if missing:
                 return None
-            since = run.offers[WP_REST].since or run.stored[0].checked_at
+            # Nothing read yet (a first run): "modified since now" answers the site's clock only.
+            first_read = run.stored[0].checked_at if run.stored else datetime.now(timezone.utc)
+            since = run.offers[WP_REST].since or first_read
             return wordpress.posts_url(run.origin, taxonomy, [ids[slug] for slug in slugs], since, page)
         return arguments[0]  # a sitemap's own URL
 

@@ -356,13 +356,14 @@ class PeruSpider(scrapy.Spider):
     # --- change signals (peruwire_crawl.changes) --------------------------------------------
 
     def _ask_change_signals(self) -> list:
-        """The change signals' first requests: incremental runs, once per crawl."""
-        if self.changes is None or self.mode == FULL or self.crawl.change_signals_sent:
+        """The change signals' first requests, once per crawl. A full walk reads every
+        article anyway: it only learns what the site offers, for the incremental runs."""
+        if self.changes is None or self.crawl.change_signals_sent:
             return []
         self.crawl.change_signals_sent = True
         try:
-            return self.changes.start(self.section_urls, self._source_key,
-                                      self.parse_change_signal, self.change_signal_failed)
+            return self.changes.start(self.section_urls, self._source_key, self.parse_change_signal,
+                                      self.change_signal_failed, refetch=self.mode != FULL)
         except Exception as error:  # why: the signals are a saving; their failure must only cost them
             self.logger.warning("change signals unavailable (%s: %s); the listings alone decide what is read",
                                 type(error).__name__, error)
