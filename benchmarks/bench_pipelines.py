@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from peruwire_crawl.items import ArticleItem, DateCandidate  # noqa: E402
-from peruwire_crawl.normalize import dates  # noqa: E402
 from peruwire_crawl.normalize.dates import DateContext, choose_date  # noqa: E402
 from pipelines.normalize import NormalizePipeline  # noqa: E402
 
@@ -142,8 +141,11 @@ class DateparserCounter:
     """Counts dateparser calls made through peruwire_crawl.normalize.dates."""
 
     def __init__(self):
+        from dateparser.date import DateDataParser  # what normalize/dates.py imports when it needs it
+
         self.calls = 0
-        self._original = dates.DateDataParser.get_date_data
+        self._parser_class = DateDataParser
+        self._original = DateDataParser.get_date_data
 
     def __enter__(self):
         counter = self
@@ -152,11 +154,11 @@ class DateparserCounter:
             counter.calls += 1
             return counter._original(parser, *args, **kwargs)
 
-        dates.DateDataParser.get_date_data = counting
+        self._parser_class.get_date_data = counting
         return self
 
     def __exit__(self, *exc):
-        dates.DateDataParser.get_date_data = self._original
+        self._parser_class.get_date_data = self._original
 
 
 def date_cost(items_per_kind: int) -> dict:

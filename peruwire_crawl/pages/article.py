@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from parsel import Selector
 
@@ -20,6 +20,7 @@ from peruwire_crawl.pages.document import (
     first_match,
     is_left_out,
     is_noise_within,
+    selector_group,
 )
 from peruwire_crawl.pages.fields import field
 from peruwire_crawl.pages.rules import GENERIC_WORDPRESS, SiteRules
@@ -285,7 +286,7 @@ class ArticlePage(Page):
         scope = self._article_root() if within_article else self.document.selector
         ordered = [(rules, css) for rules in self.rules for css in getattr(rules, field)]
         for position, (rules, css) in enumerate(ordered):
-            if position == 1 and not scope.css(_selector_group(self.rules, field, after_first=True)):
+            if position == 1 and not scope.css(selector_group(tuple(css for _, css in ordered[1:]))):
                 return None  # why: one query tells that none of the others matches (no standfirst), not one each
             for node in scope.css(css):
                 if is_noise_within(node, scope):
@@ -527,16 +528,8 @@ class ArticlePage(Page):
         return _densest_paragraph_container(root) or _densest_paragraph_container(self.document.selector)
 
     def _skipped_elements(self, container: Selector) -> set:
-        selectors = _selector_group(self.rules, "body_skip")
-        return {node.root for node in container.css(selectors)} if selectors else set()
-
-
-@lru_cache(maxsize=64)
-def _selector_group(rules: tuple[SiteRules, ...], field: str, after_first: bool = False) -> str:
-    """One CSS selector group of the selectors the rules give ``field`` (all, or all but the
-    first): one query that finds whether any matches, or all they match, instead of one each."""
-    selectors = [css for one in rules for css in getattr(one, field)]
-    return ", ".join(selectors[1:] if after_first else selectors)
+        selectors = tuple(css for rules in self.rules for css in rules.body_skip)
+        return {node.root for node in container.css(selector_group(selectors))} if selectors else set()
 
 
 def _densest_paragraph_container(scope: Selector) -> Selector | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Iterable
 from urllib.parse import urljoin
 
@@ -161,6 +161,12 @@ def first_match(scope: Selector, selectors: Iterable[str], skip_noise: bool = Fa
         if found:
             return found
     return []
+
+
+@lru_cache(maxsize=256)
+def selector_group(selectors: tuple[str, ...]) -> str:
+    """The CSS selector group that matches what any of ``selectors`` matches."""
+    return ", ".join(selectors)
 
 
 class Document:
