@@ -196,7 +196,8 @@ class ArticlePage(Page):
     @field(missing="no body text found")
     def body(self) -> str | None:
         """Body paragraphs joined by blank lines; captions, cross-links and widgets left out;
-        merged with trafilatura's reading of the page (``second_opinion.py``)."""
+        where our container looks unsure of itself, merged with trafilatura's reading of the
+        page (``second_opinion.py``)."""
         ours = self._container_paragraphs
         if self._body_rule is not None and self._body_rule is not GENERIC_WORDPRESS:
             return "\n\n".join(ours) or None  # a site's own rule is exact by design: no second opinion
