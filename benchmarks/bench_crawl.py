@@ -124,7 +124,11 @@ class Bench:
         argv = [self.scrapy, "crawl", "peru", "-a", f"sections={site.section_url}"]
         if full:
             argv += ["-a", "mode=full"]
-        argv += settings_args({**COMMON_SETTINGS, "PERUWIRE_DB_URL": f"sqlite:///{db}"})
+        # A full walk stops at PERUWIRE_MAX_SECTION_PAGES listing pages (2,000: 20,000 articles)
+        # and calls the run unhealthy; the synthetic site's one section is meant to be walked whole.
+        pages = site.articles // 10 + 10
+        argv += settings_args({**COMMON_SETTINGS, "PERUWIRE_DB_URL": f"sqlite:///{db}",
+                               "PERUWIRE_MAX_SECTION_PAGES": str(pages), "PERUWIRE_MAX_LISTING_PAGES": str(pages)})
         run = run_process(argv, ROOT, site, self._log(f"peruwire-{tag}"))
         if run.exit_code != 0:
             raise SystemExit(f"peruwire crawl ({tag}) exited {run.exit_code}; rerun with --keep-logs")
