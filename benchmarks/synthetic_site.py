@@ -30,6 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 PER_PAGE = 10
 TAG_PATH = "/tag/peru/"
 FIRST_DAY = datetime(2016, 1, 4, 9, 0, tzinfo=UTC)
+# The newest article is published by then at the latest: a date in the future is rejected by
+# the crawl (and a crawl with too few dates is unhealthy), so large sites get denser dates.
+LAST_DAY = datetime(2025, 12, 31, tzinfo=UTC)
 HOURS_BETWEEN_ARTICLES = 5
 PARAGRAPHS = 12
 
@@ -78,6 +81,7 @@ class Site:
         self.articles = articles
         self.base_url = base_url.rstrip("/")
         self.last_page = article_count_pages(articles)
+        self.between_articles = min(timedelta(hours=HOURS_BETWEEN_ARTICLES), (LAST_DAY - FIRST_DAY) / max(articles, 1))
 
     # --- one article ---------------------------------------------------------------------
 
@@ -85,7 +89,7 @@ class Site:
         return article_language(number)
 
     def published(self, number: int) -> datetime:
-        return FIRST_DAY + timedelta(hours=HOURS_BETWEEN_ARTICLES * number)
+        return FIRST_DAY + self.between_articles * number
 
     def slug(self, number: int) -> str:
         return "-".join(self._words(number, 7, salt="slug")).lower() + f"-{number}"
