@@ -440,7 +440,7 @@ class ArticlePage(Page):
         body = self._body_container.root if self._body_container is not None else None
         if not hasattr(root, "iter"):
             return 0
-        outside = [p for p in root.iter("p") if body is None or not _within(p, body, root)]
+        outside = [p for p in root.iter("p") if body is None or not _inside(p, {body})]
         if outside:  # why ask only now: finding the noise is a query of its own
             outside = [p for p in outside if p not in self._noise_below_root]
         return sum(_letters(p.text_content()) for p in outside)
@@ -580,18 +580,6 @@ def _is_translation_note(text: str) -> bool:
 
 def _letters(text: str | None) -> int:
     return len(_SPACE.sub("", text)) if text else 0
-
-
-def _within(element, container, root) -> bool:
-    """True when ``element`` is ``container`` or under it (looking up no further than ``root``)."""
-    if element is container:
-        return True
-    for ancestor in element.iterancestors():
-        if ancestor is container:
-            return True
-        if ancestor is root:
-            return False
-    return False
 
 
 def _inside(element, skipped: set) -> bool:
