@@ -201,8 +201,7 @@ class ArticlePage(Page):
         ours = self._container_paragraphs
         if self._body_rule is not None and self._body_rule is not GENERIC_WORDPRESS:
             return "\n\n".join(ours) or None  # a site's own rule is exact by design: no second opinion
-        container = self._body_container.root if self._body_container is not None else None
-        if looks_complete(ours, container, self._paragraph_letters_outside_body):
+        if looks_complete(ours, self._body_root, self._paragraph_letters_outside_body):
             return "\n\n".join(ours)  # plain prose that holds the page's paragraphs: nothing to ask
         # The headline and the standfirst are fields of their own; trafilatura counts them as body.
         theirs = without_fields(trafilatura_paragraphs(self.document.text, self.url), self.title, self._standfirst)
@@ -436,8 +435,7 @@ class ArticlePage(Page):
     def _paragraph_letters_outside_body(self) -> int:
         """Letters of the article root's <p>s outside the body container and its noise:
         text our container may have missed."""
-        root = self._article_root().root
-        body = self._body_container.root if self._body_container is not None else None
+        root, body = self._article_root().root, self._body_root
         if not hasattr(root, "iter"):
             return 0
         outside = [p for p in root.iter("p") if body is None or not _inside(p, {body})]
@@ -445,10 +443,14 @@ class ArticlePage(Page):
             outside = [p for p in outside if p not in self._noise_below_root]
         return sum(_letters(p.text_content()) for p in outside)
 
+    @property
+    def _body_root(self):
+        """The body container's lxml element, or None."""
+        return self._body_container.root if self._body_container is not None else None
+
     @cached_property
     def _body_elements(self) -> set:
-        body = self._body_container
-        return set(body.root.iter()) if body is not None else set()
+        return set(self._body_root.iter()) if self._body_root is not None else set()
 
     def _short_line(self, element) -> str | None:
         """The element's visible text when it is a short line outside the body, else None."""
@@ -500,8 +502,8 @@ class ArticlePage(Page):
     def _noise_words(self) -> str:
         """The words of the page's sidebars, menus, widgets, related blocks and comments (the
         outermost of each, the body's own wrappers excepted), for ``drop_noise``."""
-        body = self._body_container
-        keep = set(body.root.iterancestors()) | {body.root} if body is not None else set()
+        body = self._body_root
+        keep = set(body.iterancestors()) | {body} if body is not None else set()
         found = [node.root for node in self.document.selector.xpath(f"//*[{NOISE_OR_COMMENTS_TEST}]")]
         noise = set(found)  # the outermost of each nest, found in Python (an ancestor test per element is slow)
         outermost = [el for el in found if el not in keep and not any(up in noise for up in el.iterancestors())]
