@@ -173,7 +173,7 @@ def ask(signals: ChangeSignals) -> list:
 
 
 def test_a_refused_rest_api_and_a_missing_sitemap_fall_back_to_the_recheck_and_are_remembered(db_engine):
-    whole_period_passed = {"PERUWIRE_RECHECK_DAYS": 1e-6}  # the runs are a moment apart: make the slice everything
+    whole_period_passed = {"PERUWIRE_RECHECK_DAYS": 0}  # a period of 0: every run re-checks everything
     signals = signals_on(db_engine, **whole_period_passed)
     [terms] = ask(signals)
     assert terms.url.startswith(f"{SITE}/wp-json/wp/v2/tags?slug=new-peru-left")
@@ -197,3 +197,22 @@ def test_a_robots_refusal_counts_as_refused(db_engine):
     assert signals.read(failure=failed(terms, error=IgnoreRequest("Forbidden by robots.txt"))) == []
     assert signals.stats.get_value("peruwire/changes/summary") == (
         "change signals: peoplesdispatch none (REST API refused)")
+
+
+def test_no_answer_from_the_site_falls_back_for_this_run_only(db_engine):
+    """A DNS failure or a 5xx says nothing about what the site offers: not remembered."""
+    from twisted.internet.error import DNSLookupError
+
+    signals = signals_on(db_engine, PERUWIRE_CHANGE_SIGNALS="wp_rest")
+    [terms] = ask(signals)
+    assert signals.read(failure=failed(terms, error=DNSLookupError("no results"))) == []
+    assert signals.stats.get_value("peruwire/changes/summary") == (
+        "change signals: peoplesdispatch none (REST API unreachable)")
+    signals.run_judged(None, healthy=True)
+
+    again = signals_on(db_engine, PERUWIRE_CHANGE_SIGNALS="wp_rest")
+    [asked_again] = ask(again)  # the next run asks the site again
+    assert asked_again.url == terms.url
+    assert again.read(failure=failed(asked_again, 503)) == []
+    again.run_judged(None, healthy=True)
+    assert [request.url for request in ask(signals_on(db_engine, PERUWIRE_CHANGE_SIGNALS="wp_rest"))] == [terms.url]

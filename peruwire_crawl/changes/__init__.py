@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 WP_REST, SITEMAP, RECHECK = "wp_rest", "sitemap", "recheck"
 SIGNALS = (WP_REST, SITEMAP, RECHECK)  # cheapest first
 NAMES = {WP_REST: "REST API", SITEMAP: "sitemaps", RECHECK: "re-check"}
+UNREACHABLE = "unreachable"  # no answer this run: said in the summary, never remembered
 STATS = "peruwire/changes/"
 SUMMARY_STAT = STATS + "summary"
 MAX_REST_PAGES = 10  # 1,000 posts changed since the last run is a backfill: run -a mode=full
@@ -214,24 +215,28 @@ class ChangeSignals:
         offer.state, offer.probed_at = OFFERED, datetime.now(timezone.utc)
         return []
 
-    def _unavailable(self, run: _SourceRun, state: str, reason: str) -> list:
+    def _unavailable(self, run: _SourceRun, state: str, reason: str, remember: bool = True) -> list:
         logger.info("change signal %s of %s unavailable (%s); falling back", run.signal, run.key, reason)
         self.stats.inc_value(f"{STATS}unavailable/{run.signal}")
         run.unavailable.append(f"{NAMES[run.signal]} {state}")
-        run.offers[run.signal] = Offer(state, {}, None, datetime.now(timezone.utc))
+        if remember:
+            run.offers[run.signal] = Offer(state, {}, None, datetime.now(timezone.utc))
         return self._next_signal(run)
 
     def _failed(self, run: _SourceRun, step: str, failure) -> list:
-        if failure.check(HttpError):
-            status = failure.value.response.status
+        remember = True
+        status = failure.value.response.status if failure.check(HttpError) else None
+        if status is not None and status < 500:
             state, reason = (REFUSED if status in (401, 403) else MISSING), f"HTTP {status}"
-        elif failure.check(IgnoreRequest):
+        elif status is None and failure.check(IgnoreRequest):  # (HttpError is an IgnoreRequest too)
             state, reason = REFUSED, failure.getErrorMessage() or "refused"
         else:
-            state, reason = MISSING, f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            # No answer from the site (DNS, a timeout, a 5xx after the retries): it says nothing
+            # about what the site offers, so this run falls back and the next one asks again.
+            state, reason, remember = UNREACHABLE, f"{failure.type.__name__}: {failure.getErrorMessage()}", False
         if step == "index" and any(queued == "index" for queued, _ in run.queue):
             return self._continue(run)  # probing: try the next place a sitemap index may be
-        return self._unavailable(run, state, f"{failure.request.url}: {reason}")
+        return self._unavailable(run, state, f"{failure.request.url}: {reason}", remember)
 
     def _answered(self, run: _SourceRun, step: str, response) -> list:
         site_now = http_date_to_utc(response.headers.get("Date")) or datetime.now(timezone.utc)
