@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peruwire_crawl.urls import same_site, url_host
 
@@ -28,6 +29,14 @@ class Source:
     sections: tuple[str, ...] = field(default_factory=tuple)
     # Dotted path of the module holding the site's parsing rules (its RULES), or None.
     rules: str | None = None
+
+    def __post_init__(self):
+        # Checked where the sections file is read (the run's start), not at the first date.
+        if str(self.timezone).upper() != "UTC":
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
+                raise ValueError(f"source {self.key}: unknown timezone {self.timezone!r}") from error
 
     def owns(self, url: str) -> bool:
         """Whether ``url`` is on one of this source's hosts (exact host names)."""

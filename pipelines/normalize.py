@@ -5,10 +5,11 @@ The normalising itself (text, language, dates, authors, translations) lives in
 pipeline builds it from the crawler's settings, drops items with no usable title, and turns
 its report into stats and log lines.
 
-Nothing is loaded when the run opens: dateparser's language data and lingua's models load
-with the first article that needs them (``ArticleNormalizer.warm_up`` would pay ~0.8 s of
-CPU up front, which a run that reads no article page, e.g. an incremental run with nothing
-new, never needs).
+Nothing is loaded when the run opens: the normaliser (with ftfy's tables) is imported and
+built with the first item, and dateparser's language data and lingua's models load with the
+first article that needs them (``ArticleNormalizer.warm_up`` would pay ~0.8 s of CPU up
+front, which a run that reads no article page, e.g. an incremental run with nothing new,
+never needs). The settings it reads are checked when the run starts, by the add-on.
 
 Stats (``crawler.stats``), all under ``peruwire/normalize/``: ``items``,
 ``dropped/no_title``, ``date_signal/<signal>``, ``date_rejected/<reason>``,
@@ -18,11 +19,16 @@ Stats (``crawler.stats``), all under ``peruwire/normalize/``: ``items``,
 from __future__ import annotations
 
 import logging
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem
 
-from peruwire_crawl.normalize.article import ArticleNormalizer, Normalized, NoUsableTitle
-from peruwire_crawl.normalize.dates import DateChoice
+from peruwire_crawl.sources import SourceRegistry
+
+if TYPE_CHECKING:
+    from peruwire_crawl.normalize.article import ArticleNormalizer, Normalized
+    from peruwire_crawl.normalize.dates import DateChoice
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +39,25 @@ IMPOSSIBLE_DATE_REASONS = frozenset({"in the future", "too early", "out of range
 
 
 class NormalizePipeline:
-    def __init__(self, normalizer: ArticleNormalizer, stats=None):
-        self.normalizer = normalizer
+    def __init__(self, settings, sources: SourceRegistry, stats=None):
+        self.settings = settings
+        self.sources = sources
         self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(ArticleNormalizer.from_settings(crawler.settings), stats=crawler.stats)
+        # The sections file is read now: a mistake in it stops the run at its start.
+        return cls(crawler.settings, SourceRegistry.from_settings(crawler.settings), stats=crawler.stats)
+
+    @cached_property
+    def normalizer(self) -> ArticleNormalizer:
+        from peruwire_crawl.normalize.article import ArticleNormalizer
+
+        return ArticleNormalizer.from_settings(self.settings, self.sources)
 
     def process_item(self, item):
+        from peruwire_crawl.normalize.article import NoUsableTitle
+
         try:
             report = self.normalizer.normalize(item)
         except NoUsableTitle as error:

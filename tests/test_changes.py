@@ -216,3 +216,30 @@ def test_no_answer_from_the_site_falls_back_for_this_run_only(db_engine):
     assert again.read(failure=failed(asked_again, 503)) == []
     again.run_judged(None, healthy=True)
     assert [request.url for request in ask(signals_on(db_engine, PERUWIRE_CHANGE_SIGNALS="wp_rest"))] == [terms.url]
+
+
+def test_the_stored_articles_are_asked_for_as_needed_never_loaded_whole(db_engine, monkeypatch):
+    """The re-check takes the few checked longest ago; a signal's report is looked up in
+    chunks; an incomplete article or another source's is none of them."""
+    from peruwire_crawl.changes.state import StoredArticles
+
+    urls = [f"{SITE}/2023/07/0{day}/article-{day}/" for day in range(1, 6)]
+    for day, url in enumerate(urls, start=1):
+        ArticleStore(db_engine).write([record_from_item(ItemAdapter(ArticleItem(
+            url=url, source="peoplesdispatch", title=f"Article {day}", body="Text.",
+            fetched_at=f"2023-07-0{6 - day}T12:00:00+00:00", etag=f'"e{day}"')))])  # the last URL read first
+    ArticleStore(db_engine).write([record_from_item(ItemAdapter(ArticleItem(
+        url=f"{SITE}/incomplete/", source="peoplesdispatch", title="Listed only", complete=False,
+        fetched_at="2023-07-01T00:00:00+00:00")))])
+    monkeypatch.setattr(StoredArticles, "LOOKUP_CHUNK", 2)
+
+    stored = SignalState(lambda: db_engine).stored_articles("peoplesdispatch")
+    assert len(stored) == 5
+    assert [article.url for article in stored.oldest_checked(2)] == [urls[4], urls[3]]
+    assert stored.oldest_checked(0) == []
+    found = stored.find([urls[0], f"{SITE}/never-stored/", urls[2], urls[4], f"{SITE}/incomplete/", urls[0]])
+    assert sorted(found) == sorted([urls[0], urls[2], urls[4]])
+    assert found[urls[2]].etag == '"e3"'
+    assert len(SignalState(lambda: db_engine).stored_articles("another-source")) == 0
+    nothing = SignalState(lambda: db_engine).stored_articles(None)  # a full walk: as if none were stored
+    assert (len(nothing), nothing.oldest_checked(3), nothing.find(urls)) == (0, [], {})

@@ -39,7 +39,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from peruwire_crawl.addon import ConfigError
 from peruwire_crawl.changes import recheck, sitemaps, wordpress
-from peruwire_crawl.changes.state import MISSING, OFFERED, REFUSED, Offer, SignalState, StoredArticle
+from peruwire_crawl.changes.state import MISSING, OFFERED, REFUSED, Offer, SignalState, StoredArticles
 from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.signals import run_judged
 from peruwire_crawl.times import http_date_to_utc
@@ -81,7 +81,7 @@ class _SourceRun:
     key: str
     origin: str
     sections: list[str]
-    stored: list[StoredArticle]
+    stored: StoredArticles
     offers: dict[str, Offer]
     signal: str | None = None  # the signal being asked
     queue: list[tuple[str, tuple]] = field(default_factory=list)  # its next requests: (step, arguments)
@@ -89,9 +89,6 @@ class _SourceRun:
     unavailable: list[str] = field(default_factory=list)
     new_since: dict[str, datetime] = field(default_factory=dict)
     refetched: set[str] = field(default_factory=set)
-
-    def stored_by_url(self) -> dict[str, StoredArticle]:
-        return {article.url: article for article in self.stored}
 
 
 class ChangeSignals:
@@ -150,7 +147,7 @@ class ChangeSignals:
             by_source.setdefault(source_of(url), []).append(url)
         found: list = []
         for key, sections in by_source.items():
-            stored = self.state.stored_articles(key) if refetch else []
+            stored = self.state.stored_articles(key if refetch else None)
             parts = urlsplit(sections[0])
             run = _SourceRun(key, f"{parts.scheme}://{parts.netloc}", sections, stored, self.state.offers(key))
             self._runs[key] = run
@@ -300,17 +297,18 @@ class ChangeSignals:
             if missing:
                 return None
             # Nothing read yet (a first run): "modified since now" answers the site's clock only.
-            first_read = run.stored[0].checked_at if run.stored else datetime.now(timezone.utc)
+            oldest = run.stored.oldest_checked(1)
+            first_read = oldest[0].checked_at if oldest else datetime.now(timezone.utc)
             since = run.offers[WP_REST].since or first_read
             return wordpress.posts_url(run.origin, taxonomy, [ids[slug] for slug in slugs], since, page)
         return arguments[0]  # a sitemap's own URL
 
     def _refetch_newer(self, run: _SourceRun, reported: Iterable[tuple[str, datetime | None]], signal: str) -> list:
         """The stored articles whose reported modification is newer than our last read."""
-        stored = run.stored_by_url()
+        reported = [(canonical_url(link), modified) for link, modified in reported]
+        stored = run.stored.find(url for url, _ in reported)
         found = []
-        for link, modified in reported:
-            url = canonical_url(link)
+        for url, modified in reported:
             article = stored.get(url)
             if article is None or modified is None or modified <= article.checked_at or url in run.refetched:
                 continue
@@ -328,7 +326,7 @@ class ChangeSignals:
         offer.state, offer.probed_at = OFFERED, datetime.now(timezone.utc)  # kept, with what it owes
         run.answered_by = RECHECK
         self.stats.inc_value(f"{STATS}refetch/{RECHECK}", size)
-        return [Refetch(a.url, RECHECK, a.etag, a.last_modified) for a in run.stored[:size]]
+        return [Refetch(a.url, RECHECK, a.etag, a.last_modified) for a in run.stored.oldest_checked(size)]
 
     # --- the end of the run --------------------------------------------------------------------
 

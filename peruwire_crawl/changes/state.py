@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +44,64 @@ class StoredArticle:
     last_modified: str | None
 
 
+class StoredArticles:
+    """A source's complete stored articles, as the change signals ask for them: how many, the
+    few checked longest ago, and the ones a signal reports. Never all of them at once: a run
+    re-checks a handful, and loading 10,000 rows to pick them was a quarter of an incremental
+    run with nothing new (docs/performance.md). ``source=None`` stands for nothing stored (a
+    full walk reads every article anyway)."""
+
+    # How many URLs one lookup names: well under every database's limit on bound parameters.
+    LOOKUP_CHUNK = 500
+
+    def __init__(self, connect: Callable[[], Engine], source: str | None):
+        self._connect = connect
+        self.source = source
+        self._count: int | None = None if source is not None else 0
+
+    def __len__(self) -> int:
+        if self._count is None:
+            query = select(func.count()).select_from(articles).where(*self._complete_of_source())
+            with self._connect().connect() as connection:
+                self._count = connection.execute(query).scalar_one()
+        return self._count
+
+    def oldest_checked(self, limit: int) -> list[StoredArticle]:
+        """The ``limit`` articles read or re-checked longest ago, oldest first."""
+        if limit <= 0 or not len(self):
+            return []
+        return self._select(order=True, limit=limit)
+
+    def find(self, urls: Iterable[str]) -> dict[str, StoredArticle]:
+        """Those of ``urls`` that are stored, by URL."""
+        wanted = list(dict.fromkeys(urls))
+        found: dict[str, StoredArticle] = {}
+        if not len(self):
+            return found
+        for start in range(0, len(wanted), self.LOOKUP_CHUNK):
+            chunk = wanted[start:start + self.LOOKUP_CHUNK]
+            found.update((article.url, article) for article in self._select(articles.c.url.in_(chunk)))
+        return found
+
+    def _complete_of_source(self):
+        return articles.c.source == self.source, articles.c.complete.is_(True)
+
+    def _select(self, *where, order: bool = False, limit: int | None = None) -> list[StoredArticle]:
+        # An article stored before revision 0005 has no check row: its changed_at stands in.
+        checked_at = func.coalesce(article_checks.c.checked_at, articles.c.changed_at)
+        query = (
+            select(articles.c.url, checked_at.label("checked_at"), article_checks.c.etag,
+                   article_checks.c.last_modified)
+            .outerjoin(article_checks, article_checks.c.article_id == articles.c.id)
+            .where(*self._complete_of_source(), *where)
+        )
+        if order:
+            query = query.order_by(checked_at, articles.c.id).limit(limit)
+        with self._connect().connect() as connection:
+            return [StoredArticle(row.url, to_stored_utc(row.checked_at), row.etag, row.last_modified)
+                    for row in connection.execute(query)]
+
+
 class SignalState:
     def __init__(self, connect: Callable[[], Engine]):
         self._connect = connect  # the crawl's engine, taken on first use
@@ -55,19 +113,9 @@ class SignalState:
         return {row["signal"]: Offer(row["state"], json.loads(row["detail"] or "{}"), row["since"], row["probed_at"])
                 for row in rows}
 
-    def stored_articles(self, source: str) -> list[StoredArticle]:
-        """The source's complete articles, oldest-checked first."""
-        checked_at = func.coalesce(article_checks.c.checked_at, articles.c.changed_at)
-        query = (
-            select(articles.c.url, checked_at.label("checked_at"), article_checks.c.etag,
-                   article_checks.c.last_modified)
-            .outerjoin(article_checks, article_checks.c.article_id == articles.c.id)
-            .where(articles.c.source == source, articles.c.complete.is_(True))
-            .order_by(checked_at, articles.c.id)
-        )
-        with self._connect().connect() as connection:
-            return [StoredArticle(row.url, to_stored_utc(row.checked_at), row.etag, row.last_modified)
-                    for row in connection.execute(query)]
+    def stored_articles(self, source: str | None) -> StoredArticles:
+        """The source's complete articles (none for ``None``), asked for as they are needed."""
+        return StoredArticles(self._connect, source)
 
     def previous_run_started(self) -> datetime | None:
         """When the run before this one started (this run's row is the newest)."""

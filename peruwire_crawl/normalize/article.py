@@ -81,14 +81,13 @@ class ArticleNormalizer:
         self.sources = sources
         self.earliest = earliest
         self.disagreement_hours = disagreement_hours
-        for source in sources.sources:
-            zone(source.timezone)  # a typo in sections.toml fails the crawl at start
 
     @classmethod
-    def from_settings(cls, settings) -> ArticleNormalizer:
-        """From Scrapy settings, with peruwire's defaults in them (the add-on's)."""
+    def from_settings(cls, settings, sources: SourceRegistry | None = None) -> ArticleNormalizer:
+        """From Scrapy settings, with peruwire's defaults in them (the add-on's); ``sources``
+        when the sections file was read already."""
         return cls(
-            sources=SourceRegistry.from_settings(settings),
+            sources=sources or SourceRegistry.from_settings(settings),
             earliest=parse_earliest(settings.get("PERUWIRE_EARLIEST_DATE")),
             disagreement_hours=settings.getfloat("PERUWIRE_DATE_DISAGREEMENT_HOURS"),
         )
