@@ -67,6 +67,10 @@ DEFAULTS: dict[str, Any] = {
     # CLOSESPIDER_TIMEOUT (settings.py).
     "PERUWIRE_MAX_SECTION_PAGES": 2000,
     "PERUWIRE_MAX_LISTING_PAGES": 10000,
+    # A full walk of an archive whose pagination prints its last page asks for this many
+    # listing pages beyond the next at once (0: one after the other); the downloader's
+    # politeness settings still decide how fast they are fetched.
+    "PERUWIRE_LISTING_PAGES_AHEAD": 4,
     # --- storage (peruwire_crawl/db/crawl.py, pipelines/store.py) ---
     "PERUWIRE_STORE_ENABLED": True,
     "PERUWIRE_STORE_BATCH_SIZE": 100,  # items per transaction: a crash loses at most this many

@@ -590,14 +590,18 @@ class NewsPlan(FaultPlan):
     then ``/tag/<name>/page/<n>/``) listing ``per_page`` articles each, and the articles'
     pages. ``pages=None`` makes a section's pagination endless, every page listing new
     articles. Paths with a planned fault get it; the rest of the site is generated, with
-    ``listing_delay``/``article_delay`` seconds before each answer."""
+    ``listing_delay``/``article_delay`` seconds before each answer. ``numbered_pages`` prints
+    WordPress's numbered pagination too ("1 2 … 9 Older"), whose last number is the
+    section's page count; otherwise a page links only the next one."""
 
     def __init__(self, sections: Mapping[str, int | None], per_page: int = 5,
                  articles: Iterable[NewsArticle] = (), listing_delay: float = 0.0,
-                 article_delay: float = 0.0, faults: Mapping[str, Fault | Iterable[Fault]] | None = None):
+                 article_delay: float = 0.0, faults: Mapping[str, Fault | Iterable[Fault]] | None = None,
+                 numbered_pages: bool = False):
         super().__init__(faults)
         self.sections = dict(sections)
         self.per_page = per_page
+        self.numbered_pages = numbered_pages
         self.listing_delay = listing_delay
         self.article_delay = article_delay
         # Articles given by the test come first on the first section's first page.
@@ -640,6 +644,12 @@ class NewsPlan(FaultPlan):
 
         def render(origin: str) -> str:
             link = f'<a class="next page-numbers" href="{origin}/tag/{name}/page/{page + 1}/">Older</a>' if has_next else ""
+            if self.numbered_pages and last is not None:
+                numbers = sorted({1, page - 1, page, page + 1, last} & set(range(1, last + 1)))
+                link = "".join(
+                    f'<span aria-current="page" class="page-numbers current">{n}</span>' if n == page
+                    else f'<a class="page-numbers" href="{origin}/tag/{name}/{f"page/{n}/" if n > 1 else ""}">{n}</a>'
+                    for n in numbers) + link
             items = "".join(entry.listing_html(origin) for entry in entries)
             return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{name}</title></head>'
                     f'<body><main><h1 class="page-title">{name}</h1>{items}'

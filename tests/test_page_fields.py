@@ -28,7 +28,7 @@ def test_fields_are_listed_in_declaration_order_with_the_base_classes_first():
 
     assert list(fields_of(MorePage)) == ["headline", "broken", "extra"]
     assert list(fields_of(ArticlePage))[:3] == ["canonical_url", "title", "title_from"]
-    assert list(fields_of(SectionPage)) == ["name", "entries", "next_page_url"]
+    assert list(fields_of(SectionPage)) == ["name", "entries", "next_page_url", "last_page_number"]
 
 
 def test_to_dict_holds_every_declared_field_once_computed():

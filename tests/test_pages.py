@@ -118,6 +118,41 @@ def test_next_page_is_found_and_the_last_page_has_none():
     assert section(f"{PD}/tag/impeachment-of-martin-vizcarra/").next_page_url is None
 
 
+def test_the_archive_s_page_count_and_its_pages_urls_come_from_the_numbered_pagination():
+    first = section(f"{PD}/tag/peru/")
+    assert first.last_page_number == 2
+    assert first.page_url(2) == first.next_page_url == f"{PD}/tag/peru/page/2/"
+    assert section(f"{PD}/tag/peru/page/2/").last_page_number == 2  # the last page marks itself
+    assert section(f"{PD}/tag/impeachment-of-martin-vizcarra/").last_page_number is None  # one page: no pagination
+
+
+def numbered(links: str, url: str = "https://n.example/tag/peru/") -> SectionPage:
+    return SectionPage(f'<html><body><main><nav class="navigation pagination"><div class="nav-links">{links}'
+                       "</div></nav></main></body></html>", url)
+
+
+@pytest.mark.parametrize(("links", "last", "page_7"), [
+    # WordPress's paginate_links with pretty permalinks, a screen-reader label in each link
+    ('<span aria-current="page" class="page-numbers current">1</span>'
+     '<a class="page-numbers" href="/tag/peru/page/2/"><span class="screen-reader-text">Page </span>2</a>'
+     '<span class="page-numbers dots">…</span><a class="page-numbers" href="/tag/peru/page/1234/">1,234</a>'
+     '<a class="next page-numbers" href="/tag/peru/page/2/">Next</a>',
+     1234, "https://n.example/tag/peru/page/7/"),
+    # plain permalinks, a Spanish site's thousands separator
+    ('<a class="page-numbers" href="/?tag=peru&amp;paged=2">2</a>'
+     '<a class="page-numbers" href="/?tag=peru&amp;paged=1500">1.500</a>',
+     1500, "https://n.example/?tag=peru&paged=7"),
+    # a last link whose URL holds no page number: no URL of page 7 can be written
+    ('<a class="page-numbers" href="/tag/peru/older/">9</a>', 9, None),
+    # "Next" and "Older" are no page numbers; neither is a number outside the pagination
+    ('<a class="next page-numbers" href="/tag/peru/page/2/">Next</a>', None, None),
+])
+def test_numbered_pagination_variants(links, last, page_7):
+    page = numbered(links)
+    assert page.last_page_number == last
+    assert page.page_url(7) == page_7
+
+
 def test_entry_urls_are_kept_as_linked_with_tracking_parameters():
     entries = section(f"{PD}/tag/impeachment-of-martin-vizcarra/").entries
     assert ListingEntry(

@@ -40,7 +40,8 @@ class Run:
         return self.stats.get(name, 0)
 
 
-def command(site: FaultSite, db: Path, plan: NewsPlan, settings: dict[str, object]) -> list[str]:
+def command(site: FaultSite, db: Path, plan: NewsPlan, settings: dict[str, object],
+            spider_args: tuple[str, ...] = ()) -> list[str]:
     sections = ",".join(site.url(path) for path in plan.section_url_paths())
     base = {
         "PERUWIRE_DB_URL": f"sqlite:///{db}",
@@ -50,7 +51,7 @@ def command(site: FaultSite, db: Path, plan: NewsPlan, settings: dict[str, objec
         "PERUWIRE_RETRY_BACKOFF_BASE": 0.1, "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
         "ROBOTSTXT_OBEY": False, "LOG_LEVEL": "INFO", **settings,
     }
-    args = [sys.executable, "-m", "scrapy", "crawl", "peru", "-a", f"sections={sections}"]
+    args = [sys.executable, "-m", "scrapy", "crawl", "peru", "-a", f"sections={sections}", *spider_args]
     for name, value in base.items():
         args += ["-s", f"{name}={value}"]
     return args
@@ -67,13 +68,13 @@ def finish(process: subprocess.Popen, db: Path) -> Run:
     return Run(process.returncode, log, stats)
 
 
-def start(site: FaultSite, db: Path, plan: NewsPlan, **settings) -> subprocess.Popen:
-    return subprocess.Popen(command(site, db, plan, settings), cwd=REPO, env=environment(),
+def start(site: FaultSite, db: Path, plan: NewsPlan, spider_args: tuple[str, ...] = (), **settings) -> subprocess.Popen:
+    return subprocess.Popen(command(site, db, plan, settings, spider_args), cwd=REPO, env=environment(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def crawl(site: FaultSite, db: Path, plan: NewsPlan, **settings) -> Run:
-    return finish(start(site, db, plan, **settings), db)
+def crawl(site: FaultSite, db: Path, plan: NewsPlan, spider_args: tuple[str, ...] = (), **settings) -> Run:
+    return finish(start(site, db, plan, spider_args, **settings), db)
 
 
 def articles(db: Path) -> dict[str, dict]:
@@ -147,6 +148,40 @@ def test_the_run_bound_on_listing_pages_holds_across_sections(tmp_path):
         listing_hits = sum(1 for hit in site.requests if hit.path.startswith("/tag/"))
     assert listing_hits == 10 and len(articles(db)) == 10 * 2
     assert run.returncode == 1 and "after 10 pages (PERUWIRE_MAX_LISTING_PAGES)" in run.log
+
+
+def listing_hits(site: FaultSite) -> list:
+    return [hit for hit in site.requests if hit.path.startswith("/tag/")]
+
+
+def test_a_full_walk_asks_for_numbered_listing_pages_side_by_side_and_none_twice(tmp_path):
+    """The pagination prints the last page (9): a full walk asks for the next page and up to
+    PERUWIRE_LISTING_PAGES_AHEAD more at once, never one past the last or one twice."""
+    plan = NewsPlan({"peru": 9}, per_page=2, listing_delay=1.0, numbered_pages=True)
+    db = tmp_path / "x.db"
+    with FaultSite(FIXTURES, "faults.example", plan=plan) as site:
+        run = crawl(site, db, plan, ("-a", "mode=full"), PERUWIRE_LISTING_PAGES_AHEAD=3)
+        hits = listing_hits(site)
+    assert run.returncode == 0, run.log[-3000:]
+    assert sorted(hit.path for hit in hits) == sorted(["/tag/peru/", *(f"/tag/peru/page/{n}/" for n in range(2, 10))])
+    assert len(articles(db)) == 9 * 2 and all(row["complete"] for row in articles(db).values())
+    # Pages 2 to 5 were asked for together, once page 1 had answered: one after the other,
+    # each would wait for the answer before it (1 s each), 3 s from the first to the fourth.
+    arrivals = sorted(hit.at for hit in hits[1:])
+    assert arrivals[3] - arrivals[0] < 1.0, [round(t - arrivals[0], 2) for t in arrivals]
+
+
+def test_an_incremental_walk_and_a_walk_told_not_to_read_ahead_ask_one_page_after_the_other(tmp_path):
+    plan = NewsPlan({"peru": 4}, per_page=2, listing_delay=0.6, numbered_pages=True)
+    for name, spider_args, settings in [("incremental", (), {}),
+                                        ("full", ("-a", "mode=full"), {"PERUWIRE_LISTING_PAGES_AHEAD": 0})]:
+        db = tmp_path / f"{name}.db"
+        with FaultSite(FIXTURES, "faults.example", plan=plan) as site:
+            run = crawl(site, db, plan, spider_args, **settings)
+            arrivals = [hit.at for hit in listing_hits(site)]
+        assert run.returncode == 0 and len(articles(db)) == 4 * 2, run.log[-3000:]
+        assert len(arrivals) == 4
+        assert min(later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)) >= 0.55, name
 
 
 def test_the_run_time_budget_ends_a_crawl_trap_with_what_it_read_stored(tmp_path):

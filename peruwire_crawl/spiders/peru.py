@@ -16,7 +16,11 @@ article page is fetched only when the policy says so, and a section's pagination
 only while its pages list something that needed fetching. ``-a mode=full`` walks everything.
 Every walk is bounded: ``PERUWIRE_MAX_SECTION_PAGES`` listing pages per section,
 ``PERUWIRE_MAX_LISTING_PAGES`` per run, and the run time budget ``CLOSESPIDER_TIMEOUT``;
-a bound that is hit is logged and makes the run unhealthy.
+a bound that is hit is logged and makes the run unhealthy. A full walk of an archive whose
+pagination prints its last page asks for ``PERUWIRE_LISTING_PAGES_AHEAD`` pages beyond the
+next at once. Listing pages wait behind the article pages already asked for (a lower
+priority), so the walk never runs far ahead of the articles it found: the queue holds a few
+listing pages' articles, not the archive's.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ from peruwire_crawl.spiders.state import CrawlState, Listing
 from peruwire_crawl.times import server_time
 from peruwire_crawl.urls import canonical_url, is_http_url
 
+# Listing pages are fetched after the article requests waiting in the scheduler: otherwise
+# (Scrapy's queue is last in, first out) the walk would race to the archive's end and queue
+# every article of it at once, in memory.
+LISTING_PRIORITY = -1
 # Scrapy's RobotsTxtMiddleware says so in the IgnoreRequest it raises (it has no subclass).
 ROBOTS_REFUSAL = "robots.txt"
 NOT_FETCHED = "not fetched: "
@@ -107,6 +115,7 @@ class PeruSpider(scrapy.Spider):
         self.policy = FetchPolicy.from_settings(settings, self.mode)
         self.max_section_pages = settings.getint("PERUWIRE_MAX_SECTION_PAGES")
         self.max_listing_pages = settings.getint("PERUWIRE_MAX_LISTING_PAGES")
+        self.listing_pages_ahead = settings.getint("PERUWIRE_LISTING_PAGES_AHEAD")
         from peruwire_crawl.db.crawl import CrawlDatabase
         from peruwire_crawl.db.memory import CrawlMemory
 
@@ -184,6 +193,7 @@ class PeruSpider(scrapy.Spider):
             headers=self._conditional_headers(url),
             callback=self.parse_section,
             errback=self.section_failed,
+            priority=LISTING_PRIORITY,
             meta={"section": section, "page_number": page_number, "listing_url": url,
                   "handle_httpstatus_list": [304]},
         )
@@ -263,13 +273,23 @@ class PeruSpider(scrapy.Spider):
         something_new = self.mode == FULL or any(
             self.crawl.listed.get(url) not in (None, *CHANGE_SIGNALS) for url in articles_here)
         if page.next_page_url and something_new:
-            next_request = self._listing_request(
-                page.next_page_url, section, response.meta["page_number"] + 1
-            )
-            if next_request is not None:
-                yield next_request
+            for url, number in self._listing_pages_after(page, response.meta["page_number"]):
+                next_request = self._listing_request(url, section, number)
+                if next_request is not None:
+                    yield next_request
         elif page.next_page_url:
             self.crawler.stats.inc_value("peruwire/sections/stopped_early")
+
+    def _listing_pages_after(self, page, page_number: int) -> list[tuple[str, int]]:
+        """(URL, number) of the listing pages to ask for after this one: the next, and in a
+        full walk up to ``PERUWIRE_LISTING_PAGES_AHEAD`` more, where the pagination says how
+        many pages there are and its links follow one pattern (WordPress's /page/N/).
+        Pages asked for already are left out by ``_listing_request``."""
+        pages = [(page.next_page_url, page_number + 1)]
+        last = min(page.last_page_number or 0, page_number + 1 + self.listing_pages_ahead)
+        if self.mode == FULL and last > page_number + 1 and page.page_url(page_number + 1) == page.next_page_url:
+            pages += [(page.page_url(number), number) for number in range(page_number + 2, last + 1)]
+        return pages
 
     def _remember_validators(self, response) -> None:
         etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
