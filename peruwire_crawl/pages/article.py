@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import cached_property
 
@@ -220,7 +221,7 @@ class ArticlePage(Page):
         skipped = self._skipped_elements(container)
         paragraphs = []
         for block in container.css(BODY_BLOCKS):
-            if _inside(block.root, skipped) or _has_block_ancestor(block.root, container.root):
+            if _inside(block.root, skipped, container.root) or _has_block_ancestor(block.root, container.root):
                 continue
             text = element_text(block)
             if text and not PHOTO_CREDIT.match(text) and not _is_translation_note(text):
@@ -438,7 +439,8 @@ class ArticlePage(Page):
         root, body = self._article_root().root, self._body_root
         if not hasattr(root, "iter"):
             return 0
-        outside = [p for p in root.iter("p") if body is None or not _inside(p, {body})]
+        in_body = set(body.iter("p")) if body is not None else set()
+        outside = [p for p in root.iter("p") if p not in in_body]
         if outside:  # why ask only now: finding the noise is a query of its own
             outside = [p for p in outside if p not in self._noise_below_root]
         return sum(_letters(p.text_content()) for p in outside)
@@ -584,8 +586,16 @@ def _letters(text: str | None) -> int:
     return len(_SPACE.sub("", text)) if text else 0
 
 
-def _inside(element, skipped: set) -> bool:
-    return any(el in skipped for el in [element, *element.iterancestors()])
+def _inside(element, skipped: set, stop) -> bool:
+    """Whether ``element`` or an ancestor of it up to ``stop`` is one of ``skipped``."""
+    if not skipped:
+        return False
+    for el in itertools.chain((element,), element.iterancestors()):
+        if el in skipped:
+            return True
+        if el is stop:
+            return False
+    return False
 
 
 def _has_block_ancestor(element, stop) -> bool:
