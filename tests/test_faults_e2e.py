@@ -555,7 +555,9 @@ def test_database_unavailable_to_the_end_goes_to_the_dead_letter_file_and_is_ing
     db = tmp_path / "x.db"
     dead_letter = db.with_name("dead-letter.jsonl")
     lock = DatabaseLock(db)
-    plan = FaultPlan({PAGE_TWO: Call(lock.take)})
+    # Locked once the run has started, when it asks for its first listing page: before any
+    # article is read, whatever order the pages are fetched in.
+    plan = FaultPlan({SECTION: Call(lock.take)})
     with FaultSite(FIXTURES, SITE["host"], plan=plan) as site:
         try:
             run = crawl(site, db, *UNAVAILABLE_SETTINGS)
