@@ -14,8 +14,8 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from peruwire_crawl.times import zone
 from peruwire_crawl.urls import same_site, url_host
 
 
@@ -32,11 +32,10 @@ class Source:
 
     def __post_init__(self):
         # Checked where the sections file is read (the run's start), not at the first date.
-        if str(self.timezone).upper() != "UTC":
-            try:
-                ZoneInfo(self.timezone)
-            except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
-                raise ValueError(f"source {self.key}: unknown timezone {self.timezone!r}") from error
+        try:
+            zone(self.timezone)
+        except ValueError as error:
+            raise ValueError(f"source {self.key}: {error}") from error
 
     def owns(self, url: str) -> bool:
         """Whether ``url`` is on one of this source's hosts (exact host names)."""

@@ -8,9 +8,10 @@ signals, zones and precision, is another matter: :mod:`peruwire_crawl.normalize.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def to_utc(value: datetime | str | None) -> datetime | None:
@@ -86,3 +87,13 @@ def server_time(value: bytes | str | None, now: datetime | None = None) -> datet
     if not SERVER_CLOCK_EARLIEST <= moment <= now + SERVER_CLOCK_MAX_AHEAD:
         return None
     return moment
+
+
+def zone(name: str | None) -> tzinfo:
+    """The tzinfo for an IANA name; UTC for ``None``/"UTC". Raises ``ValueError`` if unknown."""
+    if not name or str(name).upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
+        raise ValueError(f"unknown timezone {name!r}") from error

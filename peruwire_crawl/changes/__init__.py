@@ -296,12 +296,16 @@ class ChangeSignals:
             missing = [slug for slug in slugs if slug not in ids]
             if missing:
                 return None
-            # Nothing read yet (a first run): "modified since now" answers the site's clock only.
-            oldest = run.stored.oldest_checked(1)
-            first_read = oldest[0].checked_at if oldest else datetime.now(timezone.utc)
-            since = run.offers[WP_REST].since or first_read
+            since = run.offers[WP_REST].since or self._first_read(run)
             return wordpress.posts_url(run.origin, taxonomy, [ids[slug] for slug in slugs], since, page)
         return arguments[0]  # a sitemap's own URL
+
+    @staticmethod
+    def _first_read(run: _SourceRun) -> datetime:
+        """When the source's longest-unchecked article was read; nothing read yet (a first
+        run): now, so that "modified since now" answers the site's clock only."""
+        oldest = run.stored.oldest_checked(1)
+        return oldest[0].checked_at if oldest else datetime.now(timezone.utc)
 
     def _refetch_newer(self, run: _SourceRun, reported: Iterable[tuple[str, datetime | None]], signal: str) -> list:
         """The stored articles whose reported modification is newer than our last read."""

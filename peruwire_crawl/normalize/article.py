@@ -34,7 +34,6 @@ from peruwire_crawl.normalize.dates import (
     parse_earliest,
     parse_instant,
     warm_up_dateparser,
-    zone,
 )
 from peruwire_crawl.normalize.language import (
     LanguageDetector,
@@ -44,6 +43,7 @@ from peruwire_crawl.normalize.language import (
 )
 from peruwire_crawl.normalize.text import clean_body, clean_summary, clean_title
 from peruwire_crawl.sources import Source, SourceRegistry
+from peruwire_crawl.times import zone
 
 # Built detectors, shared by every normaliser in the process: building one costs ~1 s.
 _DETECTORS: dict[tuple[str, ...], LanguageDetector] = {}

@@ -36,7 +36,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peruwire_crawl.items import DateCandidate
 from peruwire_crawl.normalize.text import clean_text
@@ -363,16 +362,6 @@ def warm_up_dateparser(languages: Iterable[str] = ("en", "es")) -> None:
 
 
 @lru_cache(maxsize=64)
-def zone(name: str | None) -> tzinfo:
-    """The tzinfo for an IANA name; UTC for ``None``/"UTC". Raises ``ValueError`` if unknown."""
-    if not name or name.upper() == "UTC":
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"unknown timezone {name!r}") from error
-
-
 def parse_instant(text: str | None) -> datetime | None:
     """An ISO 8601 instant (``fetched_at``), in UTC; naive means UTC. ``None`` if unreadable."""
     return to_utc_or_none(text)
