@@ -11,7 +11,7 @@ year-old article got a paragraph and another old one a new title; and one more q
 Printed: the requests each run sent (Scrapy's ``downloader/request_count``, robots.txt
 included), what the signals asked and which articles they had fetched again.
 The rolling re-check runs with its defaults (30 days, at most 50 a run): between two runs a
-few seconds apart its slice is one article, so the "edited" run of a site with neither
+few seconds apart its slice is a fraction of an article (none), so the "edited" run of a site with neither
 signal finds the edits only when the slice reaches them (see the operations doc).
 """
 
@@ -34,7 +34,8 @@ SITES = {"REST API + sitemaps": {"rest": True, "sitemaps": True},
          "neither": {"rest": False, "sitemaps": False},
          "neither, a whole re-check period between runs": {"rest": False, "sitemaps": False}}
 # The last site's runs stand for runs a whole PERUWIRE_RECHECK_DAYS apart: each re-checks
-# every article (the most one run can cost, within PERUWIRE_RECHECK_MAX_PER_RUN).
+# every article the run before it did not read (the most one run can cost, within
+# PERUWIRE_RECHECK_MAX_PER_RUN).
 WHOLE_PERIOD = {"PERUWIRE_RECHECK_DAYS": 1e-6, "PERUWIRE_RECHECK_MAX_PER_RUN": 100}
 SETTINGS = {"AUTOTHROTTLE_ENABLED": False, "PERUWIRE_CHANGE_SIGNALS": "wp_rest,sitemap,recheck"}
 

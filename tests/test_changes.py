@@ -237,6 +237,9 @@ def test_the_stored_articles_are_asked_for_as_needed_never_loaded_whole(db_engin
     assert len(stored) == 5
     assert [article.url for article in stored.oldest_checked(2)] == [urls[4], urls[3]]
     assert stored.oldest_checked(0) == []
+    assert stored.checked_by(datetime(2023, 7, 2, 12, tzinfo=UTC)) == 2  # read on 1 and 2 July
+    assert stored.checked_by(None) == 0
+    assert SignalState(lambda: db_engine).newest_check("peoplesdispatch") == datetime(2023, 7, 5, 12, tzinfo=UTC)
     found = stored.find([urls[0], f"{SITE}/never-stored/", urls[2], urls[4], f"{SITE}/incomplete/", urls[0]])
     assert sorted(found) == sorted([urls[0], urls[2], urls[4]])
     assert found[urls[2]].etag == '"e3"'

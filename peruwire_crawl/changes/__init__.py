@@ -42,7 +42,7 @@ from peruwire_crawl.changes import recheck, sitemaps, wordpress
 from peruwire_crawl.changes.state import MISSING, OFFERED, REFUSED, Offer, SignalState, StoredArticles
 from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.signals import run_judged
-from peruwire_crawl.times import http_date_to_utc
+from peruwire_crawl.times import http_date_to_utc, iso, to_utc_or_none
 from peruwire_crawl.urls import canonical_url
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ NAMES = {WP_REST: "REST API", SITEMAP: "sitemaps", RECHECK: "re-check"}
 UNREACHABLE = "unreachable"  # no answer this run: said in the summary, never remembered
 STATS = "peruwire/changes/"
 SUMMARY_STAT = STATS + "summary"
+# Kept in the re-check's detail: the source's newest check as the run began.
+PREVIOUS_NEWEST_CHECK = "newest_check_at_start"
 MAX_REST_PAGES = 10  # 1,000 posts changed since the last run is a backfill: run -a mode=full
 
 
@@ -325,7 +327,15 @@ class ChangeSignals:
         previous = self.state.previous_run_started()
         elapsed = datetime.now(timezone.utc) - previous if previous else None
         offer = run.offers.setdefault(RECHECK, Offer(OFFERED))
-        size, offer.detail["owed"] = recheck.slice_size(len(run.stored), elapsed, self.recheck_period,
+        # What the previous run read (after a backfill: everything) was just checked and owes
+        # nothing yet. Told apart on the site's clock, which is what checks are stored in: the
+        # newest check as each run began is kept for the next one.
+        if PREVIOUS_NEWEST_CHECK in offer.detail:
+            due = run.stored.checked_by(to_utc_or_none(offer.detail[PREVIOUS_NEWEST_CHECK]))
+        else:
+            due = len(run.stored)  # no record of the previous run: all are counted
+        offer.detail[PREVIOUS_NEWEST_CHECK] = iso(self.state.newest_check(run.key))
+        size, offer.detail["owed"] = recheck.slice_size(due, elapsed, self.recheck_period,
                                                         self.recheck_max, offer.detail.get("owed", 0.0))
         offer.state, offer.probed_at = OFFERED, datetime.now(timezone.utc)  # kept, with what it owes
         run.answered_by = RECHECK

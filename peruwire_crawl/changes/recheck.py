@@ -11,6 +11,13 @@ the runs re-check 2, 3, 3, 2, 3… and every article within the period as long a
 their pace. Carrying, rather than rounding every run up, is what lets a run that follows
 the previous one by minutes send no re-check at all. A run after a long pause owes a bigger
 slice; it takes at most ``max_per_run`` and carries the rest.
+
+The share is of the articles last read before the previous run began: what that run read
+was checked minutes or hours ago and owes nothing yet. So the run after a 30,000-article
+backfill re-checks none of them, where a share of all 30,000 would have sent a few
+conditional GETs for pages read moments before; their round starts with the next run.
+(Checks are kept on the site's clock, so "before the previous run" is "at or before the
+newest check as it began", which each run records for the next.)
 """
 
 from __future__ import annotations

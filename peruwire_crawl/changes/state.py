@@ -44,6 +44,13 @@ class StoredArticle:
     last_modified: str | None
 
 
+def checked_at_of_article():
+    """When an article was last read or re-checked (the site's clock), as a column to select,
+    compare or order by. One stored before revision 0005 has no check row: its changed_at
+    stands in."""
+    return func.coalesce(article_checks.c.checked_at, articles.c.changed_at)
+
+
 class StoredArticles:
     """A source's complete stored articles, as the change signals ask for them: how many, the
     few checked longest ago, and the ones a signal reports. Never all of them at once: a run
@@ -66,6 +73,16 @@ class StoredArticles:
                 self._count = connection.execute(query).scalar_one()
         return self._count
 
+    def checked_by(self, moment: datetime | None) -> int:
+        """How many were last read or re-checked at ``moment`` or before (None: none)."""
+        if moment is None or not len(self):
+            return 0
+        query = select(func.count()).select_from(articles).outerjoin(
+            article_checks, article_checks.c.article_id == articles.c.id
+        ).where(*self._complete_of_source(), checked_at_of_article() <= moment)
+        with self._connect().connect() as connection:
+            return connection.execute(query).scalar_one()
+
     def oldest_checked(self, limit: int) -> list[StoredArticle]:
         """The ``limit`` articles read or re-checked longest ago, oldest first."""
         if limit <= 0 or not len(self):
@@ -87,8 +104,7 @@ class StoredArticles:
         return articles.c.source == self.source, articles.c.complete.is_(True)
 
     def _select(self, *where, order: bool = False, limit: int | None = None) -> list[StoredArticle]:
-        # An article stored before revision 0005 has no check row: its changed_at stands in.
-        checked_at = func.coalesce(article_checks.c.checked_at, articles.c.changed_at)
+        checked_at = checked_at_of_article()
         query = (
             select(articles.c.url, checked_at.label("checked_at"), article_checks.c.etag,
                    article_checks.c.last_modified)
@@ -116,6 +132,15 @@ class SignalState:
     def stored_articles(self, source: str | None) -> StoredArticles:
         """The source's complete articles (none for ``None``), asked for as they are needed."""
         return StoredArticles(self._connect, source)
+
+    def newest_check(self, source: str) -> datetime | None:
+        """The site's clock at the source's most recent article read or re-check."""
+        query = select(func.max(checked_at_of_article())).select_from(articles).outerjoin(
+            article_checks, article_checks.c.article_id == articles.c.id
+        ).where(articles.c.source == source, articles.c.complete.is_(True))
+        with self._connect().connect() as connection:
+            newest = connection.execute(query).scalar_one()
+        return to_stored_utc(newest) if newest is not None else None
 
     def previous_run_started(self) -> datetime | None:
         """When the run before this one started (this run's row is the newest)."""
