@@ -88,6 +88,10 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 800,
 }
 
+# Scrapy's duplicate request filter, its fingerprints kept in 20 bytes a request instead of
+# 110 (peruwire_crawl/dupefilter.py); a backfill sends one request an article.
+DUPEFILTER_CLASS = "peruwire_crawl.dupefilter.CompactDupeFilter"
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # An unattended crawl needs no interactive console: both of Scrapy's run code inside the
 # process for whoever holds their password or token. Turn on for debugging with -s.

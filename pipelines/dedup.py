@@ -33,8 +33,9 @@ Across runs (what the database holds, asked through a :class:`SeenStore`):
   reason ``same_title_stored``, and the stored URL it matched is logged.
 
 Memory: of this run's items, this pipeline keeps two hashes an item (of its URL, and of its
-source and title key) and whether its page was read, about 170 bytes, so that a long
-backfill holds no growing state (:class:`RunMemory`); the details the title rule needs
+source and title key) and whether its page was read, about 40 bytes in two digest tables
+(:mod:`peruwire_crawl.digests`), so that a long backfill holds no growing state
+(:class:`RunMemory`); the details the title rule needs
 (dates, languages, translation links) are kept for the latest ``RECENT`` items only, and
 for an earlier one of this run they are read back from the database, which stores it by
 then. Earlier runs are never loaded: the store answers "stored articles of this source with
@@ -63,6 +64,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.utils.misc import build_from_crawler, load_object
 
+from peruwire_crawl.digests import DigestTable
 from peruwire_crawl.health import DROPPED_DUPLICATES_STATS
 from peruwire_crawl.identity import (
     DuplicateItem,
@@ -110,12 +112,12 @@ class RunMemory:
     def __init__(self, store: DatabaseSeenStore | None, recent: int = RECENT):
         self.store = store
         self.recent_size = recent if store is not None else None
-        self._complete: dict[int, bool] = {}  # hash(url) -> whether its page was read
-        self._titles: set[int] = set()  # hash((source, title_key)) of items with a date
+        self._complete = DigestTable()  # hash(url) -> 1 if its page was read, else 0
+        self._titles = DigestTable()  # hash((source, title_key)) of items with a date
         self._recent: OrderedDict[str, SeenArticle] = OrderedDict()
 
     def remember(self, article: SeenArticle) -> None:
-        self._complete[hash(article.url)] = article.complete
+        self._complete[hash(article.url)] = int(article.complete)
         if article.title_key and article.published_at is not None:
             self._titles.add(hash((article.source, article.title_key)))
         self._recent.pop(article.url, None)
@@ -125,7 +127,8 @@ class RunMemory:
 
     def complete(self, url: str) -> bool | None:
         """Whether the page of this run's item of ``url`` was read; None: no such item."""
-        return self._complete.get(hash(url))
+        code = self._complete.get(hash(url))
+        return None if code is None else bool(code)
 
     def find_by_title(self, source: str, title_key: str, published_at: datetime,
                       window: timedelta) -> list[SeenArticle]:

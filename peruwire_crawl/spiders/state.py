@@ -9,10 +9,11 @@ article's item is out; one entry per listing page.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from peruwire_crawl.digests import DigestTable, text_digest
 
 if TYPE_CHECKING:  # only named here; the spider module imports no database layer (peru.py)
     from peruwire_crawl.db.memory import Validators
@@ -31,28 +32,26 @@ class ListedArticles:
     """Every article listed (or asked for) this run, by canonical URL -> why its page is
     fetched (incremental.FetchPolicy's reason, or a change signal's name); None: it is not.
 
-    The one entry per article kept for the whole run, so it is keyed by a 64-bit digest of
-    the URL, not the URL: 80 bytes an article instead of 167 for a typical URL (docs/performance.md). A
-    digest rather than ``hash()``, which changes from one process to the next, because
-    JOBDIR carries the state over. Two URLs of one digest (odds under 1 in 10^9 in a run of
-    100,000 articles) would be taken for one.
+    The one entry per article kept for the whole run, so it is a digest of the URL in a
+    :class:`~peruwire_crawl.digests.DigestTable` (about 20 bytes an article; a dict of the
+    URLs took 167), with the reason as the code of its name.
     """
 
     def __init__(self):
-        self._reasons: dict[int, str | None] = {}
-
-    @staticmethod
-    def _key(url: str) -> int:
-        return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest(), "big")
+        self._reasons = DigestTable()
+        self._names: list[str | None] = [None]  # code -> reason; a run has a handful
 
     def __contains__(self, url: str) -> bool:
-        return self._key(url) in self._reasons
+        return text_digest(url) in self._reasons
 
     def __setitem__(self, url: str, reason: str | None) -> None:
-        self._reasons[self._key(url)] = reason
+        if reason not in self._names:
+            self._names.append(reason)
+        self._reasons[text_digest(url)] = self._names.index(reason)
 
     def get(self, url: str, default: str | None = None) -> str | None:
-        return self._reasons.get(self._key(url), default)
+        code = self._reasons.get(text_digest(url))
+        return default if code is None else self._names[code]
 
     def __len__(self) -> int:
         return len(self._reasons)
