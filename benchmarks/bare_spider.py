@@ -14,11 +14,16 @@ import scrapy
 class BareSpider(scrapy.Spider):
     name = "bare"
 
-    def __init__(self, start: str = "", **kwargs):
+    def __init__(self, start: str = "", follow: str = "yes", **kwargs):
         super().__init__(**kwargs)
         self.start_urls = [start]
+        # follow=no: robots.txt and the first listing page only, the least a Scrapy crawl of
+        # the site costs (the floor for an incremental run that finds nothing new).
+        self.follow = follow != "no"
 
     def parse(self, response):
+        if not self.follow:
+            return
         for href in response.css("article .entry-title a::attr(href)").getall():
             yield response.follow(href, callback=self.parse_article)
         next_page = response.css("a.next.page-numbers::attr(href)").get()

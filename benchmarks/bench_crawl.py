@@ -10,7 +10,9 @@ What runs (each command a whole process, as an operator starts it):
 - **peruwire**: ``scrapy crawl peru -a mode=full`` into a fresh SQLite file, then the same
   crawl incremental (nothing new on the site) against that file;
 - **bare**: benchmarks/bare_spider.py in a project of its own (``scrapy crawl bare``,
-  items to a JSON-lines file), then again (it has no memory: it re-crawls everything);
+  items to a JSON-lines file), then again (it has no memory: it re-crawls everything), and
+  once reading only robots.txt and the first listing page (``-a follow=no``): the least any
+  Scrapy crawl of the site costs, the floor for peruwire's run with nothing new;
 - start-up: ``scrapy list`` in both projects, and ``peruwire --help``.
 
 Both crawls get the same Scrapy settings (``COMMON_SETTINGS``: 16 concurrent requests, no
@@ -134,8 +136,10 @@ class Bench:
             raise SystemExit(f"peruwire crawl ({tag}) exited {run.exit_code}; rerun with --keep-logs")
         return run
 
-    def bare_crawl(self, site: ServedSite, items: Path, tag: str) -> Run:
+    def bare_crawl(self, site: ServedSite, items: Path, tag: str, follow: bool = True) -> Run:
         argv = [self.scrapy, "crawl", "bare", "-a", f"start={site.section_url}", "-O", str(items)]
+        if not follow:
+            argv += ["-a", "follow=no"]
         argv += settings_args(COMMON_SETTINGS)
         run = run_process(argv, self.bare_project, site, self._log(f"bare-{tag}"))
         if run.exit_code != 0:
@@ -144,7 +148,7 @@ class Bench:
 
     def size(self, articles: int, pairs: int) -> dict:
         """Full crawls and incremental re-runs, peruwire and bare in turn."""
-        peruwire_full, bare_full, peruwire_again, bare_again = [], [], [], []
+        peruwire_full, bare_full, peruwire_again, bare_again, bare_first_page = [], [], [], [], []
         with ServedSite(articles) as site:
             for pair in range(pairs):
                 db = self.workdir / f"peruwire-{articles}-{pair}.db"
@@ -154,12 +158,16 @@ class Bench:
                 _check_counts(articles, db, items)
                 peruwire_again.append(self.peruwire_crawl(site, db, full=False, tag=f"{articles}-{pair}-again"))
                 bare_again.append(self.bare_crawl(site, items, tag=f"{articles}-{pair}-again"))
+                bare_first_page.append(self.bare_crawl(site, items, tag=f"{articles}-{pair}-first-page",
+                                                       follow=False))
                 for leftover in [*self.workdir.glob(f"{db.name}*"), items]:
                     leftover.unlink()
         return {
             "articles": articles,
             "full": compare(peruwire_full, bare_full),
             "again": compare(peruwire_again, bare_again),
+            # The floor of a run with nothing new: a bare crawl of robots.txt and one page.
+            "again_vs_first_page": compare(peruwire_again, bare_first_page),
         }
 
     def startup(self, pairs: int) -> dict:
@@ -276,6 +284,11 @@ def report(results: dict) -> str:
         row(f"{n:,} articles, again: CPU", again, "cpu", "s")
         row(f"{n:,} articles, again: peak RSS", again, "rss_mb", "MB")
         row(f"{n:,} articles, again: requests", again, "requests", "n")
+        if "again_vs_first_page" in size:
+            floor = size["again_vs_first_page"]
+            row(f"{n:,}, again vs bare first page only: wall", floor, "wall", "s")
+            row(f"{n:,}, again vs bare first page only: RSS", floor, "rss_mb", "MB")
+            row(f"{n:,}, again vs bare first page only: requests", floor, "requests", "n")
     for label, comparison in results["startup"].items():
         row(f"{label}: wall", comparison, "wall", "s")
         row(f"{label}: CPU", comparison, "cpu", "s")

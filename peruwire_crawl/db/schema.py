@@ -60,6 +60,8 @@ articles = Table(
     Index(None, "published_at"),
     Index(None, "source", "published_at"),
     Index(None, "source", "title_key"),
+    # What an incremental run counts and picks before reading anything (migration 0006).
+    Index(None, "source", "complete", "changed_at"),
 )
 
 article_sections = Table(
