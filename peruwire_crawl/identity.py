@@ -77,18 +77,30 @@ def title_key(title: str | None) -> str:
     # (ligatures, full-width letters) become plain letters. Then casefold, and decompose
     # again what casefolding composed.
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", title).casefold())
-    kept = []
-    for char in text:
+    return " ".join(text.translate(_TITLE_KEY_CHARS).split())
+
+
+class _TitleKeyChars(dict):
+    """What each character becomes in a title key, for ``str.translate``: decided once per
+    character from its Unicode category and kept (a loop over every character of every
+    title was 0.4 ms a title)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
         category = unicodedata.category(char)
         if char in _JOINING_MARKS or category == "Mn":  # accents and apostrophes
-            continue
-        if char.isspace() or category[0] in "PSZ":  # punctuation, symbols, separators
-            kept.append(" ")
+            kept = ""
+        elif char.isspace() or category[0] in "PSZ":  # punctuation, symbols, separators
+            kept = " "
         elif category[0] == "C":  # control and format characters: zero-width, soft hyphen
-            continue
+            kept = ""
         else:
-            kept.append(char)
-    return " ".join("".join(kept).split())
+            kept = char
+        self[code] = kept
+        return kept
+
+
+_TITLE_KEY_CHARS = _TitleKeyChars()
 
 
 # --- what is remembered of an article -----------------------------------------------------

@@ -48,6 +48,11 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 
 # --- components -------------------------------------------------------------------------
+# No cookies: articles are public pages, and a crawler that keeps none sends no session id,
+# is not followed from one run to the next, and reads what any first visitor gets (and
+# skips the cookie jar's work on every request and response).
+COOKIES_ENABLED = False
+
 DOWNLOADER_MIDDLEWARES = {
     # Next to the downloader, like HttpCacheMiddleware: every other middleware (retry,
     # redirects, decompression) sees replayed responses exactly as it would live ones.

@@ -12,7 +12,8 @@ front, which a run that reads no article page, e.g. an incremental run with noth
 never needs). The settings it reads are checked when the run starts, by the add-on.
 
 Stats (``crawler.stats``), all under ``peruwire/normalize/``: ``items``,
-``dropped/no_title``, ``date_signal/<signal>``, ``date_rejected/<reason>``,
+``dropped/no_title``, ``not_modified_without_listing`` (a 304 passed on without a
+title, see ``process_item``), ``date_signal/<signal>``, ``date_rejected/<reason>``,
 ``date_disagreement``, ``no_published_at``, ``no_fetched_at``, ``language/<origin>``.
 """
 
@@ -56,11 +57,17 @@ class NormalizePipeline:
         return ArticleNormalizer.from_settings(self.settings, self.sources)
 
     def process_item(self, item):
-        from peruwire_crawl.normalize.article import NoUsableTitle
+        from peruwire_crawl.normalize.article import NoUsableTitle, item_fields
 
         try:
             report = self.normalizer.normalize(item)
         except NoUsableTitle as error:
+            if item_fields(item).get("not_modified"):
+                # A stored page that answered 304 to a re-check or a change signal carries
+                # no values, only its validators and when it was checked: storage keeps the
+                # stored row and moves its check on. Dropped, it would be re-checked forever.
+                self._inc("not_modified_without_listing")
+                return item
             self._inc("dropped/no_title")
             raise DropItem(str(error)) from None
         for key in report.counts:

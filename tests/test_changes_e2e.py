@@ -108,6 +108,10 @@ def test_a_site_with_neither_is_corrected_within_the_recheck_period(tmp_path):
         edited = run(tmp_path, site, PERUWIRE_RECHECK_DAYS=1e-6, PERUWIRE_RECHECK_MAX_PER_RUN=100)
         assert edited.stat("peruwire/changes/refetch/recheck") == 17  # every complete article
         assert edited.stat("peruwire/articles/not_modified") == 15
+        # A 304 of an article no listing page of this run showed carries no title: it is
+        # stored as a check (unchanged), not dropped, or the re-check would never move on.
+        assert edited.stat("peruwire/normalize/dropped/no_title", 0) == 0
+        assert edited.stat("peruwire/store/unchanged") == 15
         assert_both_edits_stored(tmp_path, site, "recheck")
         # What the site lacks was remembered: neither is asked again until the re-probe is due.
         assert len(site.asked("/wp-json/")) + len(site.asked("/wp-sitemap.xml")) == probes

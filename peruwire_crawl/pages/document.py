@@ -31,6 +31,10 @@ NOT_CONTENT_CLASSES = ("more-link",)
 INLINE_TAGS = {"a", "abbr", "b", "bdi", "cite", "code", "em", "i", "mark", "q", "s", "small",
                "span", "strong", "sub", "sup", "u"}
 
+# Any of those class names within an element's class attribute (a substring test, as
+# "sr-only-focusable" is screen-reader text too).
+_LEFT_OUT_CLASS = re.compile("|".join(map(re.escape, HIDDEN_CLASSES + NOT_CONTENT_CLASSES)))
+
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # JSON-LD and Open Graph are read here, as extruct reads them (its JSON-LD reader's comment
 # rules, its Open Graph prefixes); extruct's package imports all its readers (RDFa, rdflib,
@@ -127,15 +131,19 @@ def element_text(node: Selector | lxml.etree._Element) -> str | None:
 
 def is_left_out(el) -> bool:
     """True for an element whose text is not shown: comments, scripts, hidden and a11y-only parts."""
-    if not isinstance(el.tag, str):  # comments and processing instructions
+    tag = el.tag
+    if not isinstance(tag, str):  # comments and processing instructions
         return True
-    classes = el.get("class") or ""
-    left_out = HIDDEN_CLASSES + NOT_CONTENT_CLASSES
-    return el.tag.lower() in HIDDEN_TAGS or any(name in classes for name in left_out)
+    if tag in HIDDEN_TAGS or tag.lower() in HIDDEN_TAGS:
+        return True
+    classes = el.get("class")
+    return classes is not None and _LEFT_OUT_CLASS.search(classes) is not None
 
 
 def _is_inline(el) -> bool:
-    return isinstance(el.tag, str) and el.tag.lower() in INLINE_TAGS
+    # The HTML parser gives lower-case tags, so the first test nearly always decides.
+    tag = el.tag
+    return tag in INLINE_TAGS or (isinstance(tag, str) and tag.lower() in INLINE_TAGS)
 
 
 def is_noise(node: Selector) -> bool:
