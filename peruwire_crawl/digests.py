@@ -57,7 +57,13 @@ class DigestTable:
         return self._codes[slot] if self._digests[slot] == digest else default
 
     def __setitem__(self, digest: int, code: int) -> None:
-        digest = _stored(digest)
+        self._put(_stored(digest), code, replace=True)
+
+    def add(self, digest: int) -> None:
+        """Keep ``digest`` (code 0, or the code it has), for a table used as a set."""
+        self._put(_stored(digest), 0, replace=False)
+
+    def _put(self, digest: int, code: int, replace: bool) -> None:
         slot = self._slot(digest)
         if self._digests[slot] == _EMPTY:
             if 2 * (self._count + 1) > len(self._digests):
@@ -65,12 +71,9 @@ class DigestTable:
                 slot = self._slot(digest)
             self._digests[slot] = digest
             self._count += 1
+        elif not replace:
+            return
         self._codes[slot] = code
-
-    def add(self, digest: int) -> None:
-        """Keep ``digest`` (code 0), for a table used as a set."""
-        if digest not in self:
-            self[digest] = 0
 
     def _slot(self, digest: int) -> int:
         """Where ``digest`` is, or the free slot where it would go."""

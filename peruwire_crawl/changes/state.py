@@ -51,6 +51,13 @@ def checked_at_of_article():
     return func.coalesce(article_checks.c.checked_at, articles.c.changed_at)
 
 
+def _complete_articles_with_checks(source: str | None, *columns):
+    """``select(*columns)`` over a source's complete articles joined to their check rows."""
+    return (select(*columns)
+            .select_from(articles.outerjoin(article_checks, article_checks.c.article_id == articles.c.id))
+            .where(articles.c.source == source, articles.c.complete.is_(True)))
+
+
 class StoredArticles:
     """A source's complete stored articles, as the change signals ask for them: how many, the
     few checked longest ago, and the ones a signal reports. Never all of them at once: a run
@@ -68,7 +75,8 @@ class StoredArticles:
 
     def __len__(self) -> int:
         if self._count is None:
-            query = select(func.count()).select_from(articles).where(*self._complete_of_source())
+            query = select(func.count()).select_from(articles).where(
+                articles.c.source == self.source, articles.c.complete.is_(True))  # no join: a count
             with self._connect().connect() as connection:
                 self._count = connection.execute(query).scalar_one()
         return self._count
@@ -77,9 +85,7 @@ class StoredArticles:
         """How many were last read or re-checked at ``moment`` or before (None: none)."""
         if moment is None or not len(self):
             return 0
-        query = select(func.count()).select_from(articles).outerjoin(
-            article_checks, article_checks.c.article_id == articles.c.id
-        ).where(*self._complete_of_source(), checked_at_of_article() <= moment)
+        query = _complete_articles_with_checks(self.source, func.count()).where(checked_at_of_article() <= moment)
         with self._connect().connect() as connection:
             return connection.execute(query).scalar_one()
 
@@ -100,17 +106,12 @@ class StoredArticles:
             found.update((article.url, article) for article in self._select(articles.c.url.in_(chunk)))
         return found
 
-    def _complete_of_source(self):
-        return articles.c.source == self.source, articles.c.complete.is_(True)
-
     def _select(self, *where, order: bool = False, limit: int | None = None) -> list[StoredArticle]:
         checked_at = checked_at_of_article()
-        query = (
-            select(articles.c.url, checked_at.label("checked_at"), article_checks.c.etag,
-                   article_checks.c.last_modified)
-            .outerjoin(article_checks, article_checks.c.article_id == articles.c.id)
-            .where(*self._complete_of_source(), *where)
-        )
+        query = _complete_articles_with_checks(
+            self.source, articles.c.url, checked_at.label("checked_at"), article_checks.c.etag,
+            article_checks.c.last_modified,
+        ).where(*where)
         if order:
             query = query.order_by(checked_at, articles.c.id).limit(limit)
         with self._connect().connect() as connection:
@@ -135,9 +136,7 @@ class SignalState:
 
     def newest_check(self, source: str) -> datetime | None:
         """The site's clock at the source's most recent article read or re-check."""
-        query = select(func.max(checked_at_of_article())).select_from(articles).outerjoin(
-            article_checks, article_checks.c.article_id == articles.c.id
-        ).where(articles.c.source == source, articles.c.complete.is_(True))
+        query = _complete_articles_with_checks(source, func.max(checked_at_of_article()))
         with self._connect().connect() as connection:
             newest = connection.execute(query).scalar_one()
         return to_stored_utc(newest) if newest is not None else None
