@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from functools import cached_property
+from typing import Any
 
 from parsel import Selector
 
@@ -23,7 +25,7 @@ from peruwire_crawl.pages.document import (
     is_noise_within,
     selector_group,
 )
-from peruwire_crawl.pages.fields import field
+from peruwire_crawl.pages.fields import field, fields_of
 from peruwire_crawl.pages.rules import GENERIC_WORDPRESS, SiteRules
 from peruwire_crawl.pages.second_opinion import (
     drop_noise,
@@ -535,6 +537,26 @@ class ArticlePage(Page):
     def _skipped_elements(self, container: Selector) -> set:
         selectors = tuple(css for rules in self.rules for css in rules.body_skip)
         return {node.root for node in container.css(selector_group(selectors))} if selectors else set()
+
+
+@dataclasses.dataclass
+class ArticleReading:
+    """What the crawl takes from one article page, as plain data: every field's value, the
+    page's problems, and whether it is a media post. Plain data so that it can come back
+    from the worker process that read the page (``peruwire_crawl/reader.py``)."""
+
+    fields: dict[str, Any]
+    problems: list[str]
+    media_only: bool
+
+
+def read_article(body: bytes, declared: str | None, url: str, rules: tuple[SiteRules, ...]) -> ArticleReading:
+    """Read an article page from its response's bytes and declared charset."""
+    page = ArticlePage.from_body(body, declared, url, rules)
+    problems = page.problems  # reads every field
+    values = {name: getattr(page, name) for name in fields_of(ArticlePage)}
+    # Why only without a body: whether it is a media post decides nothing otherwise.
+    return ArticleReading(values, problems, media_only=not values["body"] and page.media_only)
 
 
 def _densest_paragraph_container(scope: Selector) -> Selector | None:

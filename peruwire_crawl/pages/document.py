@@ -89,8 +89,13 @@ def decode_response(response) -> tuple[str, list[str]]:
     page sent as UTF-8, a common server misconfiguration) is read as Windows-1252 instead,
     the superset of Latin-1 that browsers use, and the mismatch is reported.
     """
-    body = response.body or b""
-    declared = getattr(response, "encoding", None) or "utf-8"
+    return decode_body(response.body, getattr(response, "encoding", None))
+
+
+def decode_body(body: bytes | None, declared: str | None) -> tuple[str, list[str]]:
+    """``decode_response`` for a body and the charset its response declared."""
+    body = body or b""
+    declared = declared or "utf-8"
     try:
         return body.decode(declared), []
     except (UnicodeDecodeError, LookupError):
@@ -325,8 +330,13 @@ class Page:
 
     @classmethod
     def from_response(cls, response, rules: tuple[SiteRules, ...] | None = None):
-        text, problems = decode_response(response)
-        page = cls(text, response.url, rules)
+        return cls.from_body(response.body, getattr(response, "encoding", None), response.url, rules)
+
+    @classmethod
+    def from_body(cls, body: bytes, declared: str | None, url: str, rules: tuple[SiteRules, ...] | None = None):
+        """The page from a response's bytes and declared charset (what a worker process gets)."""
+        text, problems = decode_body(body, declared)
+        page = cls(text, url, rules)
         page.document.problems.extend(problems)
         return page
 

@@ -38,6 +38,7 @@ from peruwire_crawl.health import EMPTY_SECTIONS_STAT, LIMITS_HIT_STAT
 from peruwire_crawl.identity import DECLARED, REDIRECT, ArticleKeys
 from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
 from peruwire_crawl.items import ArticleItem
+from peruwire_crawl.reader import ArticleReader
 from peruwire_crawl.signals import article_listed_again, run_judged
 from peruwire_crawl.sources import SourceRegistry
 from peruwire_crawl.spiders.state import CrawlState, Listing
@@ -99,6 +100,7 @@ class PeruSpider(scrapy.Spider):
         from peruwire_crawl.changes import ChangeSignals
 
         spider.changes = ChangeSignals.from_crawler(crawler)
+        spider.reader = ArticleReader.from_crawler(crawler)
         crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         # An article request is in flight once the engine has it (scheduled, or dropped by a
@@ -428,8 +430,9 @@ class PeruSpider(scrapy.Spider):
         if request.callback == self.parse_article and "article_url" in request.meta:
             self.crawl.in_flight.add(request.meta["article_url"])
 
-    def parse_article(self, response):
-        """An article page: its item, with every field the page shows.
+    async def parse_article(self, response):
+        """An article page: its item, with every field the page shows (the page is read in
+        the worker process where there is one: ``peruwire_crawl/reader.py``).
 
         @url https://peoplesdispatch.org/2023/06/16/perus-de-facto-president-blames-protesters-for-their-own-deaths-at-the-hands-of-state-forces/
         @article title published_at body
@@ -441,36 +444,36 @@ class PeruSpider(scrapy.Spider):
         if response.status == 304:  # a change signal's conditional re-read: unchanged
             yield self._not_modified_item(listed_url, response)
             return
-        from peruwire_crawl.pages import ArticlePage
         from peruwire_crawl.pages.sites import rules_for
 
-        page = ArticlePage.from_response(response, rules_for(response.url, self.sources))
-        for problem in page.problems:
+        reading = await self.reader.read(response, rules_for(response.url, self.sources))
+        for problem in reading.problems:
             self.logger.warning("article page %s: %s", response.url, problem)
+        page = reading.fields
         item = self._item_from_listing(listed_url)
-        item.url = self.keys.key(listed_url, ((DECLARED, page.canonical_url), (REDIRECT, response.url)),
+        item.url = self.keys.key(listed_url, ((DECLARED, page["canonical_url"]), (REDIRECT, response.url)),
                                  self.sources.for_url(listed_url))
         if not item.title:
-            item.title, item.title_from = page.title, page.title_from
+            item.title, item.title_from = page["title"], page["title_from"]
         if item.summary is None:
-            item.summary = page.summary
-        item.date_candidates = page.date_candidates
-        item.modified_candidates = page.modified_candidates
-        item.byline = page.byline
-        item.authors = page.authors
-        item.html_lang = page.html_lang
-        item.declared_language = page.declared_language
-        item.body = page.body
-        item.translations = [canonical_url(u) for u in page.translation_links]
+            item.summary = page["summary"]
+        item.date_candidates = page["date_candidates"]
+        item.modified_candidates = page["modified_candidates"]
+        item.byline = page["byline"]
+        item.authors = page["authors"]
+        item.html_lang = page["html_lang"]
+        item.declared_language = page["declared_language"]
+        item.body = page["body"]
+        item.translations = [canonical_url(u) for u in page["translation_links"]]
         item.fetched_at = _fetch_time(response)
         item.fetch_reason = self.crawl.listed.get(listed_url)
         item.etag, item.last_modified = (
             (response.headers.get(name) or b"").decode("latin-1") or None for name in ("ETag", "Last-Modified"))
-        if not page.body and page.media_only:
+        if reading.media_only:
             # A video or gallery post: no body is what the page is, not a failure to read it.
             item.media_only = True
             self.crawler.stats.inc_value("peruwire/articles/media_only")
-        elif not page.body:
+        elif not item.body:
             item.complete = False
             item.incomplete_reason = "article page has no readable body"
             self._count_incomplete(item.incomplete_reason)
