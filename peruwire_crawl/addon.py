@@ -71,9 +71,9 @@ DEFAULTS: dict[str, Any] = {
     # listing pages beyond the next at once (0: one after the other); the downloader's
     # politeness settings still decide how fast they are fetched.
     "PERUWIRE_LISTING_PAGES_AHEAD": 4,
-    # Article pages are read in a worker process, on the second core (peruwire_crawl/reader.py);
+    # Article pages are read in a worker process, on the second core (peruwire_crawl/worker.py);
     # False reads them in the crawl's own process.
-    "PERUWIRE_READ_IN_WORKER": True,
+    "PERUWIRE_WORKER_PROCESS": True,
     # --- storage (peruwire_crawl/db/crawl.py, pipelines/store.py) ---
     "PERUWIRE_STORE_ENABLED": True,
     "PERUWIRE_STORE_BATCH_SIZE": 100,  # items per transaction: a crash loses at most this many

@@ -72,6 +72,8 @@ EXTENSIONS = {
     "peruwire_crawl.feeds.StoredFeedExporter": 50,
     # The crawl's database: engine, run lock, migrations, the crawl_runs row.
     "peruwire_crawl.db.crawl.CrawlDatabase": 100,
+    # The worker process that reads article pages, on the second core (peruwire_crawl/worker.py).
+    "peruwire_crawl.worker.WorkerProcess": 200,
     # Health checks, the summary line and the verdict (exit status).
     "peruwire_crawl.health.RunMonitor": 500,
 }

@@ -26,6 +26,6 @@ def test_scrapy_would_find_one():
 
 
 def test_the_article_callback_is_asynchronous():
-    # It awaits the worker process that reads the page (peruwire_crawl/reader.py); an
+    # It awaits the worker process that reads the page (peruwire_crawl/worker.py); an
     # asynchronous generator cannot return a value, so the check above does not apply.
     assert inspect.isasyncgenfunction(PeruSpider.parse_article)

@@ -543,7 +543,7 @@ class ArticlePage(Page):
 class ArticleReading:
     """What the crawl takes from one article page, as plain data: every field's value, the
     page's problems, and whether it is a media post. Plain data so that it can come back
-    from the worker process that read the page (``peruwire_crawl/reader.py``)."""
+    from the worker process that read the page (``peruwire_crawl/worker.py``)."""
 
     fields: dict[str, Any]
     problems: list[str]

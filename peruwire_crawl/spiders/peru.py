@@ -38,7 +38,6 @@ from peruwire_crawl.health import EMPTY_SECTIONS_STAT, LIMITS_HIT_STAT
 from peruwire_crawl.identity import DECLARED, REDIRECT, ArticleKeys
 from peruwire_crawl.incremental import FULL, INCREMENTAL, FetchPolicy
 from peruwire_crawl.items import ArticleItem
-from peruwire_crawl.reader import ArticleReader
 from peruwire_crawl.signals import article_listed_again, run_judged
 from peruwire_crawl.sources import SourceRegistry
 from peruwire_crawl.spiders.state import CrawlState, Listing
@@ -100,7 +99,6 @@ class PeruSpider(scrapy.Spider):
         from peruwire_crawl.changes import ChangeSignals
 
         spider.changes = ChangeSignals.from_crawler(crawler)
-        spider.reader = ArticleReader.from_crawler(crawler)
         crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         # An article request is in flight once the engine has it (scheduled, or dropped by a
@@ -124,6 +122,9 @@ class PeruSpider(scrapy.Spider):
         database = self.crawler.get_extension(CrawlDatabase)
         # Without storage there is no memory of earlier runs: every article is new.
         self.memory = CrawlMemory(lambda: database.engine, self.crawler.stats) if database is not None else None
+        from peruwire_crawl.worker import WorkerProcess
+
+        self.worker = self.crawler.get_extension(WorkerProcess)  # None: pages are read here
 
     def _section_urls(self) -> list[str]:
         example = ("give e.g. -a sections=https://peoplesdispatch.org/tag/peru/, "
@@ -432,7 +433,7 @@ class PeruSpider(scrapy.Spider):
 
     async def parse_article(self, response):
         """An article page: its item, with every field the page shows (the page is read in
-        the worker process where there is one: ``peruwire_crawl/reader.py``).
+        the worker process where there is one: ``peruwire_crawl/worker.py``).
 
         @url https://peoplesdispatch.org/2023/06/16/perus-de-facto-president-blames-protesters-for-their-own-deaths-at-the-hands-of-state-forces/
         @article title published_at body
@@ -444,9 +445,11 @@ class PeruSpider(scrapy.Spider):
         if response.status == 304:  # a change signal's conditional re-read: unchanged
             yield self._not_modified_item(listed_url, response)
             return
+        from peruwire_crawl.pages.article import read_article
         from peruwire_crawl.pages.sites import rules_for
 
-        reading = await self.reader.read(response, rules_for(response.url, self.sources))
+        page = (response.body, response.encoding, response.url, rules_for(response.url, self.sources))
+        reading = await self.worker.run(read_article, *page) if self.worker else read_article(*page)
         for problem in reading.problems:
             self.logger.warning("article page %s: %s", response.url, problem)
         page = reading.fields
