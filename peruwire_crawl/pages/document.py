@@ -81,19 +81,15 @@ def decode_html(html: str | bytes | None) -> str:
     return _XML_DECLARATION.sub("", html, count=1)
 
 
-def decode_response(response) -> tuple[str, list[str]]:
-    """The response's text and any problem met decoding it.
+def decode_body(body: bytes | None, declared: str | None) -> tuple[str, list[str]]:
+    """A response's text, from its bytes and the charset it declared, and any problem met
+    decoding it.
 
     Scrapy's ``response.text`` replaces bytes that are invalid in the declared charset with
     U+FFFD, which no later step can repair. A page that is not what it declares (a Latin-1
     page sent as UTF-8, a common server misconfiguration) is read as Windows-1252 instead,
     the superset of Latin-1 that browsers use, and the mismatch is reported.
     """
-    return decode_body(response.body, getattr(response, "encoding", None))
-
-
-def decode_body(body: bytes | None, declared: str | None) -> tuple[str, list[str]]:
-    """``decode_response`` for a body and the charset its response declared."""
     body = body or b""
     declared = declared or "utf-8"
     try:
