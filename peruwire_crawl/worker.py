@@ -112,6 +112,7 @@ class WorkerConnection:
         self._socket: socket.socket | None = None
         self._connected: asyncio.Future | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._receiving: asyncio.Task | None = None
         self._waiting: deque[asyncio.Future] = deque()  # one per call sent, in sending order
 
     def start(self) -> None:
@@ -158,7 +159,7 @@ class WorkerConnection:
 
     async def _connect(self) -> None:
         reader, self._writer = await asyncio.open_connection(sock=self._socket)
-        asyncio.ensure_future(self._receive(reader))
+        self._receiving = asyncio.ensure_future(self._receive(reader))  # kept: the loop holds tasks weakly
 
     async def _receive(self, reader: asyncio.StreamReader) -> None:
         try:
