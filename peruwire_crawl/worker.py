@@ -45,8 +45,6 @@ IN_WORKER_STAT = "peruwire/worker/calls"
 IN_PROCESS_STAT = "peruwire/worker/fallbacks"
 LOST_STAT = "peruwire/worker/lost"
 RETURNED, FAILED = "returned", "failed"
-# Imported before forking, so that the worker has them already.
-WORKER_MODULES = ("peruwire_crawl.pages.article",)
 
 
 class WorkerLost(Exception):
@@ -116,10 +114,8 @@ class WorkerConnection:
         self._waiting: deque[asyncio.Future] = deque()  # one per call sent, in sending order
 
     def start(self) -> None:
-        import importlib
+        import peruwire_crawl.pages.article  # noqa: F401 (before forking: the worker has it then)
 
-        for module in WORKER_MODULES:
-            importlib.import_module(module)
         # Forked, though Scrapy's DNS thread pool may be running: a fork copies only this
         # thread, and the worker never touches the pool (or any lock its threads may hold).
         methods = multiprocessing.get_all_start_methods()

@@ -448,8 +448,8 @@ class PeruSpider(scrapy.Spider):
         from peruwire_crawl.pages.article import read_article
         from peruwire_crawl.pages.sites import rules_for
 
-        page = (response.body, response.encoding, response.url, rules_for(response.url, self.sources))
-        reading = await self.worker.run(read_article, *page) if self.worker else read_article(*page)
+        received = (response.body, response.encoding, response.url, rules_for(response.url, self.sources))
+        reading = await self.worker.run(read_article, *received) if self.worker else read_article(*received)
         for problem in reading.problems:
             self.logger.warning("article page %s: %s", response.url, problem)
         page = reading.fields
