@@ -78,7 +78,7 @@ def test_choose_language(detected, declared, html_lang, default, expected):
 
 def test_sample_is_title_summary_then_body_start():
     sample = article_text_sample("Title", None, "Body " * 1000)
-    assert sample.startswith("Title\nBody ") and len(sample) == 600
+    assert sample.startswith("Title\nBody ") and len(sample) == 300
 
 
 def test_detector_languages_keep_the_source_order_and_add_neighbours():

@@ -189,3 +189,32 @@ def test_fold_is_the_whole_texts_folding_on_mixed_text():
         assert fold(value) == _fold_whole(value)
 
     check()
+
+
+def test_words_are_the_tokens_of_the_folded_text_ascii_or_not():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from peruwire_crawl.db.search import TOKEN, fold, words_of
+
+    ascii_text = st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40)
+
+    @settings(max_examples=2000, deadline=None)
+    @given(st.one_of(ascii_text, st.lists(st.one_of(_tricky_characters(), ascii_text), max_size=10).map("".join)))
+    def check(value):
+        assert words_of(value) == TOKEN.findall(fold(value))
+
+    check()
+
+
+def test_stems_are_snowballs_and_survive_the_cache_being_emptied(monkeypatch):
+    import snowballstemmer
+
+    from peruwire_crawl.db import search
+
+    monkeypatch.setattr(search._StemCache, "MAX_WORDS", 3)
+    words = "protestas protestaron huelgas huelga protestas marchas paro".split()
+    spanish = snowballstemmer.stemmer("spanish")
+    assert search.stems_of(words, "es") == [spanish.stemWord(word) for word in words]
+    assert len(search._stem_cache("es")) <= 3
+    assert search.stems_of(words, "de") == words  # not stemmed

@@ -13,13 +13,20 @@ import pytest
 from scrapy import Spider, signals
 from scrapy.exceptions import CloseSpider, DropItem
 from scrapy.utils.test import get_crawler
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from peruwire_crawl.addon import Peruwire
 from peruwire_crawl.db.crawl import CrawlDatabase
 from peruwire_crawl.db.engine import make_engine
-from peruwire_crawl.db.schema import article_revisions, article_sections, article_translations, articles, crawl_runs
+from peruwire_crawl.db.schema import (
+    article_revisions,
+    article_search,
+    article_sections,
+    article_translations,
+    articles,
+    crawl_runs,
+)
 from peruwire_crawl.db.store import ArticleStore, record_from_item
 from peruwire_crawl.health import RunMonitor
 from peruwire_crawl.items import ArticleItem
@@ -229,18 +236,48 @@ def test_the_run_row_counts_pages_duplicates_and_errors(db_engine):
     assert (run_row["new"], run_row["status"], run_row["finish_reason"]) == (2, "failed", "shutdown")
 
 
+def test_one_url_twice_in_a_batch_is_stored_then_updated_as_if_written_one_after_the_other(db_engine):
+    store = ArticleStore(db_engine)
+    first = record_from_item(vars(article(title="Enver León: majority want a new Constitution")))
+    outcomes = store.write([first, record_from_item(vars(article()))])
+
+    assert (outcomes["new"], outcomes["updated"]) == (1, 1)
+    [stored] = rows(db_engine, articles)
+    assert stored["title"] == article().title
+    [revision] = rows(db_engine, article_revisions)
+    assert revision["title"] == "Enver León: majority want a new Constitution"
+    [terms] = rows(db_engine, article_search)
+    assert terms["article_id"] == stored["id"] and " change " in terms["words"]  # the second title's
+
+
+def test_an_article_another_writer_inserted_after_our_read_is_updated_not_doubled(db_engine, monkeypatch):
+    """PostgreSQL's race (SQLite writers lock the whole database first): our read found no
+    row, a concurrent writer inserted the URL, our insert does nothing; the row is read
+    again and the record applied to it."""
+    store = ArticleStore(db_engine)
+    store.write([record_from_item(vars(article(title="Enver León: majority want a new Constitution")))])
+    monkeypatch.setattr(store, "_stored_articles", lambda connection, urls: {})  # the read before theirs
+
+    outcomes = store.write([record_from_item(vars(article()))])
+
+    assert (outcomes["new"], outcomes["updated"]) == (0, 1)
+    [stored] = rows(db_engine, articles)
+    assert stored["title"] == article().title
+    assert len(rows(db_engine, article_revisions)) == 1
+
+
 def test_a_batch_is_all_or_nothing(db_engine, monkeypatch):
+    import peruwire_crawl.db.store as store_module
+
     store = ArticleStore(db_engine)
     records = [record_from_item(vars(article())), record_from_item(vars(article(url=URL_ES)))]
 
-    real_upsert = store._upsert
+    def crash(connection, texts):
+        # Both articles and their sections are written by now, in the batch's transaction.
+        assert connection.execute(select(func.count()).select_from(articles)).scalar() == 2
+        raise RuntimeError("the process died here")
 
-    def crash(connection, record, now, run_id):
-        if record["url"] == URL_ES:
-            raise RuntimeError("the process died here")
-        return real_upsert(connection, record, now, run_id)
-
-    monkeypatch.setattr(store, "_upsert", crash)
+    monkeypatch.setattr(store_module, "index_texts", crash)
     with pytest.raises(RuntimeError):
         store.write(records)
     assert rows(db_engine, articles) == []

@@ -1,12 +1,13 @@
 """Writing articles and crawl runs: the storage rules, apart from Scrapy.
 
-``ArticleStore.write`` stores a batch of records in one transaction (all or nothing), each
-by a locked read (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite writers hold the database
-lock from ``BEGIN IMMEDIATE``) and then either an update or an atomic
-``INSERT … ON CONFLICT (url) DO NOTHING``; an insert that finds the URL taken by a
-concurrent writer re-reads that row and updates it, so several writers never race. Records
-are taken in URL order, so two writers lock rows in the same order and cannot deadlock.
-What a record does to a stored article:
+``ArticleStore.write`` stores a batch of records in one transaction (all or nothing): one
+locked read of the batch's stored articles (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite
+writers hold the database lock from ``BEGIN IMMEDIATE``), one atomic
+``INSERT … ON CONFLICT (url) DO NOTHING`` of the new ones, then an update of each stored
+article a record changes. An insert that finds the URL taken by a concurrent writer re-reads
+that row and updates it, so several writers never race. Rows are locked and inserted in URL
+order, so two writers take them in the same order and cannot deadlock. What a record does to
+a stored article:
 
 - new URL: inserted (``first_seen_at`` = ``last_seen_at`` = ``changed_at`` = now);
 - complete record (the article page was read): each field it has replaces the stored one; a
@@ -47,11 +48,14 @@ from peruwire_crawl.db.schema import (
     articles,
     crawl_runs,
 )
-from peruwire_crawl.db.search import index_articles
+from peruwire_crawl.db.search import index_texts
 from peruwire_crawl.identity import title_key
 from peruwire_crawl.times import iso, to_stored_utc, utc_now
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+# Why a limit: a batch may be large (PERUWIRE_STORE_BATCH_SIZE), and a database takes only
+# so many parameters in one statement (SQLite 32,766).
+URLS_PER_QUERY = 500
 
 # Columns a record sets on an article, in the order of the table.
 CONTENT_COLUMNS = (
@@ -178,10 +182,12 @@ class ArticleStore:
         self.engine = engine
         self.dialect = engine.dialect.name
         # Statements built once: parameters are passed at execution (fast, and cached).
-        self._insert_article = (
+        # Many rows at once (SQLAlchemy's "insertmanyvalues"); a URL a concurrent writer took
+        # meanwhile returns no row, hence the URL beside the id.
+        self._insert_articles = (
             insert_for(self.dialect, articles)
             .on_conflict_do_nothing(index_elements=["url"])
-            .returning(articles.c.id)
+            .returning(articles.c.id, articles.c.url)
         )
         self._select_article = select(articles).where(articles.c.url == bindparam("url")).with_for_update()
         self._touch = (update(articles).where(articles.c.id == bindparam("article_id"))
@@ -200,20 +206,21 @@ class ArticleStore:
         Raises the database's error, having stored nothing, if the transaction fails.
         """
         now = now or utc_now()
+        records = sorted(records, key=lambda record: record["url"])
         outcomes = Outcomes()
         unchanged: list[dict[str, Any]] = []
         sections: list[dict[str, Any]] = []
         translations: list[dict[str, Any]] = []
-        changed: list[int] = []
+        changed: dict[int, Mapping[str, Any]] = {}  # article id -> its values, to index
         checks: list[dict[str, Any]] = []
         with write_transaction(self.engine) as connection:
-            for record in sorted(records, key=lambda record: record["url"]):
-                article_id, outcome = self._upsert(connection, record, now, run_id)
+            written = self._upsert(connection, records, now, run_id)
+            for record, (article_id, outcome, values) in zip(records, written, strict=True):
                 outcomes[outcome] += 1
                 if outcome == UNCHANGED:
                     unchanged.append({"article_id": article_id, "now": now})
                 else:
-                    changed.append(article_id)
+                    changed[article_id] = values
                     outcomes.changed.append(record["url"])
                 sections += [{"article_id": article_id, "section_url": url, "first_seen_at": now}
                              for url in record["sections"]]
@@ -224,36 +231,63 @@ class ArticleStore:
                                     (self._insert_translations, translations), (self._save_check, checks)):
                 if rows:
                     connection.execute(statement, rows)
-            index_articles(connection, changed)  # search terms move with the text, in one transaction
+            index_texts(connection, changed)  # search terms move with the text, in one transaction
         return outcomes
 
-    def _upsert(self, connection: Connection, record: Mapping[str, Any], now: datetime,
-                run_id: int | None) -> tuple[int, str]:
+    def _upsert(self, connection: Connection, records: list[Mapping[str, Any]], now: datetime,
+                run_id: int | None) -> list[tuple[int, str, Mapping[str, Any]]]:
+        """Write each record (in URL order): its article's id, the outcome and the article's
+        values after it, record by record."""
+        stored = self._stored_articles(connection, [record["url"] for record in records])
+        new = {}  # url -> values of the first record of a URL not stored
+        for record in records:
+            if record["url"] not in stored and record["url"] not in new:
+                new[record["url"]] = self._new_values(record, now)
+        inserted = {url: article_id for article_id, url in
+                    (connection.execute(self._insert_articles, list(new.values())) if new else ())}
+        results, written = [], set()
+        for record in records:
+            url = record["url"]
+            if url in inserted and url not in written:
+                results.append((inserted[url], NEW, new[url]))
+            else:
+                # A stored article; read again when an earlier record of this batch changed
+                # it, or when a concurrent writer inserted it after our read.
+                row = stored[url] if url in stored and url not in written else (
+                    connection.execute(self._select_article, {"url": url}).mappings().one())
+                results.append((row["id"], *self._apply(connection, row, record, now, run_id)))
+            written.add(url)
+        return results
+
+    def _stored_articles(self, connection: Connection, urls: list[str]) -> dict[str, Mapping[str, Any]]:
+        """The stored rows of these URLs, locked for this transaction, by URL."""
+        found = {}
+        for start in range(0, len(urls), URLS_PER_QUERY):
+            chunk = urls[start:start + URLS_PER_QUERY]
+            query = select(articles).where(articles.c.url.in_(chunk)).order_by(articles.c.url).with_for_update()
+            found.update((row["url"], row) for row in connection.execute(query).mappings())
+        return found
+
+    @staticmethod
+    def _new_values(record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         values = {column: record[column] for column in (*CONTENT_COLUMNS, *LISTING_COLUMNS)}
         values.update(url=record["url"], source=record["source"], complete=record["complete"],
                       incomplete_reason=None if record["complete"] else record["incomplete_reason"],
                       first_seen_at=now, last_seen_at=now, changed_at=now)
-        stored = connection.execute(self._select_article, {"url": record["url"]}).mappings().one_or_none()
-        if stored is None:
-            article_id = connection.execute(self._insert_article, values).scalar()
-            if article_id is not None:
-                return article_id, NEW
-            # Another writer stored this URL between our read and our insert: update theirs.
-            stored = connection.execute(self._select_article, {"url": record["url"]}).mappings().one()
-        return stored["id"], self._apply(connection, stored, record, now, run_id)
+        return values
 
     def _apply(self, connection: Connection, stored: Mapping[str, Any], record: Mapping[str, Any],
-               now: datetime, run_id: int | None) -> str:
+               now: datetime, run_id: int | None) -> tuple[str, Mapping[str, Any]]:
         merged = merge(stored, record)
         changes = {column: value for column, value in merged.items() if value != stored[column]}
         if not changes:
-            return UNCHANGED  # last_seen_at is set for the whole batch in write()
+            return UNCHANGED, merged  # last_seen_at is set for the whole batch in write()
         revision = revision_values(stored, merged, changes, record.get("fetch_reason"))
         if revision is not None:
             connection.execute(article_revisions.insert().values(**revision, replaced_at=now, crawl_run_id=run_id))
         connection.execute(update(articles).where(articles.c.id == stored["id"])
                            .values(last_seen_at=now, changed_at=now, **changes))
-        return UPDATED
+        return UPDATED, merged
 
     def record_sightings(self, sightings: Mapping[str, tuple[str, list[str]]],
                          now: datetime | None = None) -> None:

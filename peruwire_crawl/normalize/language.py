@@ -34,8 +34,10 @@ NEIGHBOUR_LANGUAGES = ("pt", "fr")
 # Below this many letters the detector's answer is a guess; the page's declaration wins.
 MIN_LETTERS = 20
 # How much text to look at: enough to decide (a title and a standfirst are plenty),
-# short enough to stay cheap (lingua's cost grows with the length).
-MAX_CHARS = 600
+# short enough to stay cheap (lingua's cost grows with the length: 0.13 ms for 300
+# characters, 0.23 ms for 600). On the 225 real pages of the development set, 300 and 600
+# give the same answer on every page in a language the detector knows.
+MAX_CHARS = 300
 # lingua's "don't know" margin between the best and second-best language.
 MIN_RELATIVE_DISTANCE = 0.1
 
