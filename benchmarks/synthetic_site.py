@@ -266,6 +266,11 @@ def _ascii(text: str) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real server does
+    # TCP_NODELAY, as nginx and Apache set on kept-alive connections. Without it the body,
+    # written after the headers, waits for the client's delayed ACK of them: on some
+    # machines every response then took up to 40 ms more, and both crawls waited on the
+    # network instead of their CPU (2,000 articles: the bare spider 9.2 s instead of 4.6 s).
+    disable_nagle_algorithm = True
     server: _SiteServer
 
     def do_GET(self):  # noqa: N802 (http.server's naming)

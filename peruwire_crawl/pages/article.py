@@ -280,14 +280,14 @@ class ArticlePage(Page):
     @cached_property
     def _found_article_root(self) -> Selector:  # why cached: a dozen fields ask, each query walks the page
         for rules in self.rules:
-            found = first_match(self.document.selector, rules.article_root, skip_noise=True)
+            found = first_match(self.document.selector, self.document.matchable(rules.article_root), skip_noise=True)
             if found:
                 return found[0]
         return self.document.selector
 
     def _first_text(self, field: str, within_article: bool = False) -> str | None:
         scope = self._article_root() if within_article else self.document.selector
-        ordered = [(rules, css) for rules in self.rules for css in getattr(rules, field)]
+        ordered = [(rules, css) for rules in self.rules for css in self.document.matchable(getattr(rules, field))]
         for position, (rules, css) in enumerate(ordered):
             if position == 1 and not scope.css(selector_group(tuple(css for _, css in ordered[1:]))):
                 return None  # why: one query tells that none of the others matches (no standfirst), not one each
@@ -523,7 +523,7 @@ class ArticlePage(Page):
     def _body_container(self) -> Selector | None:
         root = self._article_root()
         for rules in self.rules:
-            for css in rules.body:
+            for css in self.document.matchable(rules.body):
                 found = root.css(css)
                 if found:
                     self.origins["body"] = f"{rules.name} rule body: {css}"
@@ -535,7 +535,7 @@ class ArticlePage(Page):
         return _densest_paragraph_container(root) or _densest_paragraph_container(self.document.selector)
 
     def _skipped_elements(self, container: Selector) -> set:
-        selectors = tuple(css for rules in self.rules for css in rules.body_skip)
+        selectors = tuple(css for rules in self.rules for css in self.document.matchable(rules.body_skip))
         return {node.root for node in container.css(selector_group(selectors))} if selectors else set()
 
 

@@ -38,7 +38,7 @@ class SectionPage(Page):
     def name(self) -> str | None:
         """The archive heading, e.g. "New Peru left"."""
         for rules in self.rules:
-            found = first_match(self.document.selector, rules.section_name, skip_noise=True)
+            found = first_match(self.document.selector, self.document.matchable(rules.section_name), skip_noise=True)
             if found:
                 return element_text(found[0])
         return None
@@ -57,7 +57,7 @@ class SectionPage(Page):
     @field
     def next_page_url(self) -> str | None:
         for rules in self.rules:
-            for node in first_match(self.document.selector, rules.next_page):
+            for node in first_match(self.document.selector, self.document.matchable(rules.next_page)):
                 url = self.document.absolute(node.attrib.get("href"))
                 if url and url != self.url:
                     return url
@@ -97,7 +97,7 @@ class SectionPage(Page):
 
     def _entry_elements(self) -> list[Selector]:
         for rules in self.rules:
-            found = first_match(self.document.selector, rules.listing_entry, skip_noise=True)
+            found = first_match(self.document.selector, self.document.matchable(rules.listing_entry), skip_noise=True)
             if found:
                 return found
         return []
@@ -118,7 +118,7 @@ class SectionPage(Page):
 
     def _first_in_entry(self, element: Selector, field: str) -> Selector | None:
         for rules in self.rules:
-            found = first_match(element, getattr(rules, field))
+            found = first_match(element, self.document.matchable(getattr(rules, field)))
             if found:
                 return found[0]
         return None
