@@ -3,6 +3,7 @@ ways the detector can be built.
 
     python benchmarks/bench_language.py
     python benchmarks/bench_language.py --texts labelled.jsonl   # your own {"text", "language"} lines
+    python benchmarks/bench_language.py --sample-lengths 200,300,600   # on ../shared/realpages
 
 Each way runs in a fresh process, so its peak memory is its own:
 - ``preloaded``: every lingua model loaded when the detector is built (how peruwire
@@ -162,13 +163,58 @@ def measure_one(way: str, kind: str, texts_path: Path | None) -> dict:
     }
 
 
+def compare_sample_lengths(lengths: list[int], directories: list[Path]) -> None:
+    """Each saved page read by the page object, its sample cut at each length and detected:
+    how often each length answers as the longest does, and as the page's ``<html lang>``
+    says where the detector knows that language."""
+    from bench_extract import page_files, url_for
+
+    from peruwire_crawl.normalize.language import (
+        LanguageDetector,
+        article_text_sample,
+        detector_languages,
+        normalize_language_code,
+    )
+    from peruwire_crawl.pages.article import read_article
+    from peruwire_crawl.pages.sites import rules_for
+
+    detector = LanguageDetector(detector_languages(("en", "es")))
+    pages = []
+    for path in page_files(directories):
+        fields = read_article(path.read_bytes(), None, url_for(path), rules_for(url_for(path))).fields
+        pages.append((normalize_language_code(fields["html_lang"]), fields))
+    known = [index for index, (declared, _) in enumerate(pages) if declared in detector.languages]
+    answers = {}
+    print(f"{len(pages)} pages, {len(known)} declaring a language the detector knows ({', '.join(detector.languages)})")
+    print(f"| sample length | same answer as {max(lengths)} | as the page declares | detection, per page |")
+    print("|---:|---:|---:|---:|")
+    for length in sorted(lengths, reverse=True):
+        samples = [article_text_sample(f["title"], f["summary"], f["body"], length) for _, f in pages]
+        detector.detect(samples[0], length)  # models loaded before the clock starts
+        started = time.process_time()
+        answers[length] = [detector.detect(sample, length) for sample in samples]
+        per_page = (time.process_time() - started) * 1000 / max(len(pages), 1)
+        same = sum(a == b for a, b in zip(answers[length], answers[max(lengths)], strict=True))
+        right = sum(answers[length][index] == pages[index][0] for index in known)
+        print(f"| {length} | {same}/{len(pages)} | {right}/{len(known)} | {per_page:.2f} ms |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--texts", type=Path, help='JSON lines of {"text": ..., "language": "es"|"en"}')
+    parser.add_argument("--sample-lengths", metavar="N,N,...",
+                        help="instead: compare sample lengths on saved pages (--pages)")
+    parser.add_argument("--pages", type=Path, action="append",
+                        help="a directory of saved pages (default: ../shared/realpages)")
     parser.add_argument("--one", nargs=2, metavar=("WAY", "KIND"), help=argparse.SUPPRESS)  # a child's job
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure_one(*args.one, args.texts)))
+        return
+    if args.sample_lengths:
+        from bench_extract import DEFAULT_PAGES
+
+        compare_sample_lengths([int(n) for n in args.sample_lengths.split(",")], args.pages or [DEFAULT_PAGES])
         return
     print("| texts | way | right | build | per text (models loaded on the way) | peak RSS of the process |")
     print("|---|---|---:|---:|---:|---:|")

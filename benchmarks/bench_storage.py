@@ -9,6 +9,9 @@ N new articles, a second crawl sees the same N again (unchanged, so only last_se
 Reported: articles per second for each crawl, and the process's peak resident memory
 (``ru_maxrss``, which includes the interpreter and libraries) next to its baseline after
 imports. Items are made one at a time, as a spider yields them, so memory reflects storage.
+Their text is the benchmark site's (``synthetic_site.py``): Spanish and English titles,
+standfirsts and 7,000-character bodies, so the search index does the work a crawl gives it;
+200 distinct articles are made before the clock starts and then repeated under new URLs.
 """
 
 from __future__ import annotations
@@ -24,11 +27,20 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BODY = ("Thousands marched in Lima against the government of Dina Boluarte. " * 30).strip()
+TEXTS = 200  # distinct articles; the rest repeat them under other URLs
 
 
-def items(n: int):
+def article_texts() -> list[dict]:
+    from synthetic_site import Site
+
+    site = Site(TEXTS, "https://peoplesdispatch.org")
+    return [{"title": site.title(n), "summary": site.excerpt(n), "body": "\n\n".join(site.paragraphs(n)),
+             "language": site.language(n)} for n in range(TEXTS)]
+
+
+def items(n: int, texts: list[dict]):
     from peruwire_crawl.items import ArticleItem
 
     for i in range(n):
@@ -36,17 +48,14 @@ def items(n: int):
             url=f"https://peoplesdispatch.org/2023/{1 + i % 12:02d}/{1 + i % 28:02d}/article-{i}/",
             source="peoplesdispatch",
             sections=[f"https://peoplesdispatch.org/tag/section-{i % 5}/"],
-            title=f"Article {i}: protests continue across Peru",
-            summary=f"Standfirst of article {i}.",
             published_at=f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:00+00:00",
             date_precision="day",
             authors=["Peoples Dispatch"],
-            language="en" if i % 3 else "es",
-            body=BODY,
+            **texts[i % TEXTS],
         )
 
 
-def crawl(db_url: str, n: int, batch_size: int) -> float:
+def crawl(db_url: str, n: int, batch_size: int, texts: list[dict]) -> float:
     from scrapy import Spider, signals
     from scrapy.utils.test import get_crawler
 
@@ -60,7 +69,7 @@ def crawl(db_url: str, n: int, batch_size: int) -> float:
     pipeline = StorePipeline.from_crawler(crawler)
     crawler.get_extension(CrawlDatabase).spider_opened()
     started = time.perf_counter()
-    for item in items(n):
+    for item in items(n, texts):
         pipeline.process_item(item)
     pipeline.close_spider()
     seconds = time.perf_counter() - started
@@ -83,11 +92,12 @@ def reset_postgres(db_url: str) -> None:
 def one(n: int, db_url: str, batch_size: int) -> dict:
     import pipelines.store  # noqa: F401  (imports count in the baseline, not in storage)
 
+    texts = article_texts()
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if db_url.startswith("postgresql"):
         reset_postgres(db_url)
-    first = crawl(db_url, n, batch_size)
-    second = crawl(db_url, n, batch_size)
+    first = crawl(db_url, n, batch_size, texts)
+    second = crawl(db_url, n, batch_size, texts)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"articles": n, "batch_size": batch_size, "db": db_url.split(":")[0],
             "new_per_s": round(n / first), "unchanged_per_s": round(n / second),

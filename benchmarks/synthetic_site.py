@@ -195,13 +195,17 @@ class Site:
             + "</div></nav>"
         )
 
+    def paragraphs(self, number: int) -> list[str]:
+        """The article's body, paragraph by paragraph (about 7,000 characters)."""
+        rng = random.Random(f"body{number}")
+        return [self._paragraph(rng, self.language(number)) for _ in range(PARAGRAPHS)]
+
     def article(self, number: int) -> bytes:
         language = self.language(number)
-        rng = random.Random(f"body{number}")
         url = self.base_url + self.path(number)
         title = self.title(number)
         published = self.published(number)
-        paragraphs = "\n".join(f"<p>{self._paragraph(rng, language)}</p>" for _ in range(PARAGRAPHS))
+        paragraphs = "\n".join(f"<p>{paragraph}</p>" for paragraph in self.paragraphs(number))
         head = (
             f'<link rel="canonical" href="{url}" />\n'
             f'<meta property="og:locale" content="{"es_PE" if language == "es" else "en_US"}" />\n'

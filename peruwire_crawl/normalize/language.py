@@ -34,9 +34,10 @@ NEIGHBOUR_LANGUAGES = ("pt", "fr")
 # Below this many letters the detector's answer is a guess; the page's declaration wins.
 MIN_LETTERS = 20
 # How much text to look at: enough to decide (a title and a standfirst are plenty),
-# short enough to stay cheap (lingua's cost grows with the length: 0.13 ms for 300
-# characters, 0.23 ms for 600). On the 225 real pages of the development set, 300 and 600
-# give the same answer on every page in a language the detector knows.
+# short enough to stay cheap (lingua's cost grows with the length: 0.15 ms for 300
+# characters, 0.32 ms for 600). On the development set's real pages, 300 and 600 differ
+# only on pages in languages the detector does not know (benchmarks/bench_language.py
+# --sample-lengths; docs/performance.md).
 MAX_CHARS = 300
 # lingua's "don't know" margin between the best and second-best language.
 MIN_RELATIVE_DISTANCE = 0.1
@@ -80,11 +81,12 @@ class LanguageDetector:
         self._detector = builder.build()  # without preloading: no model read yet, ~no cost
         self._only = None
 
-    def detect(self, text: str | None) -> str | None:
-        """ISO 639-1 code of ``text``, or ``None`` when it is too short or unclear."""
+    def detect(self, text: str | None, max_chars: int = MAX_CHARS) -> str | None:
+        """ISO 639-1 code of ``text`` (its first ``max_chars``), or ``None`` when it is too
+        short or unclear."""
         if not text:
             return None
-        text = text[:MAX_CHARS]
+        text = text[:max_chars]
         if sum(map(str.isalpha, text)) < MIN_LETTERS:
             return None
         if self._detector is None:
@@ -98,10 +100,10 @@ def detector_languages(source_languages: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*source_languages, *NEIGHBOUR_LANGUAGES]))
 
 
-def article_text_sample(title: str | None, summary: str | None, body: str | None) -> str:
+def article_text_sample(title: str | None, summary: str | None, body: str | None, max_chars: int = MAX_CHARS) -> str:
     """The text whose language we detect: title, standfirst, then the body's start."""
     parts = [part for part in (title, summary, body) if part]
-    return "\n".join(parts)[:MAX_CHARS]
+    return "\n".join(parts)[:max_chars]
 
 
 def choose_language(
