@@ -201,8 +201,8 @@ def _names_in(tree) -> tuple[frozenset[str], frozenset[str]]:
         return classes | more_classes, ids | more_ids
     if isinstance(tree, parser.Element) or getattr(tree, "selector", None) is None:
         return frozenset(), frozenset()
-    # Attributes, pseudo-classes, :not(), :has(), :is(): only what they qualify must be there
-    # (the class in ":not(.x)" must not be).
+    # Attributes, pseudo-classes, :not(), :has(), :is(): only what they qualify is needed
+    # (an element matching "p:not(.x)" need not carry, and must not carry, the class x).
     return _names_in(tree.selector)
 
 
@@ -257,7 +257,7 @@ class Document:
         Why: site rules list many selectors in order of trust, and most of them miss on any
         one page (a theme has its own class names); each miss is an XPath walk of the tree,
         while a selector that needs a class name or an id the page does not carry is told by
-        a set look-up (``could_match``). On the benchmark's listing pages, half the queries.
+        a set look-up (``could_match``): on the benchmark's listing pages, 40 of 65 queries.
         """
         class_names, ids = self._names
         return tuple(css for css in selectors if could_match(css, class_names, ids))
