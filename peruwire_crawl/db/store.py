@@ -245,18 +245,18 @@ class ArticleStore:
                 new[record["url"]] = self._new_values(record, now)
         inserted = {url: article_id for article_id, url in
                     (connection.execute(self._insert_articles, list(new.values())) if new else ())}
-        results, written = [], set()
+        results = []
         for record in records:
+            # Each row read or inserted above serves its URL's first record only (popped).
             url = record["url"]
-            if url in inserted and url not in written:
-                results.append((inserted[url], NEW, new[url]))
-            else:
-                # A stored article; read again when an earlier record of this batch changed
-                # it, or when a concurrent writer inserted it after our read.
-                row = stored[url] if url in stored and url not in written else (
-                    connection.execute(self._select_article, {"url": url}).mappings().one())
-                results.append((row["id"], *self._apply(connection, row, record, now, run_id)))
-            written.add(url)
+            article_id = inserted.pop(url, None)
+            if article_id is not None:
+                results.append((article_id, NEW, new[url]))
+                continue
+            row = stored.pop(url, None)
+            if row is None:  # written by an earlier record of this batch, or by a concurrent writer
+                row = connection.execute(self._select_article, {"url": url}).mappings().one()
+            results.append((row["id"], *self._apply(connection, row, record, now, run_id)))
         return results
 
     def _stored_articles(self, connection: Connection, urls: list[str]) -> dict[str, Mapping[str, Any]]:

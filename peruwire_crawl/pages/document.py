@@ -13,8 +13,10 @@ from functools import cached_property, lru_cache
 from typing import Iterable
 from urllib.parse import urljoin
 
+import cssselect
 import jstyleson
 import lxml.etree
+from cssselect import parser as css_parser
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
@@ -179,8 +181,6 @@ def could_match(css: str, class_names: frozenset[str], ids: frozenset[str]) -> b
 def _needed_names(css: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
     """For each alternative of a selector group: the class names and ids an element it
     matches must carry, by cssselect's own parse of it."""
-    import cssselect
-
     try:
         return tuple(_names_in(alternative.parsed_tree) for alternative in cssselect.parse(css))
     except cssselect.SelectorError:
@@ -188,18 +188,16 @@ def _needed_names(css: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]
 
 
 def _names_in(tree) -> tuple[frozenset[str], frozenset[str]]:
-    from cssselect import parser
-
-    if isinstance(tree, parser.Class):
+    if isinstance(tree, css_parser.Class):
         classes, ids = _names_in(tree.selector)
         return classes | {tree.class_name}, ids
-    if isinstance(tree, parser.Hash):
+    if isinstance(tree, css_parser.Hash):
         classes, ids = _names_in(tree.selector)
         return classes, ids | {tree.id}
-    if isinstance(tree, parser.CombinedSelector):  # "a b", "a > b": both parts must be there
+    if isinstance(tree, css_parser.CombinedSelector):  # "a b", "a > b": both parts must be there
         (classes, ids), (more_classes, more_ids) = _names_in(tree.selector), _names_in(tree.subselector)
         return classes | more_classes, ids | more_ids
-    if isinstance(tree, parser.Element) or getattr(tree, "selector", None) is None:
+    if isinstance(tree, css_parser.Element) or getattr(tree, "selector", None) is None:
         return frozenset(), frozenset()
     # Attributes, pseudo-classes, :not(), :has(), :is(): only what they qualify is needed
     # (an element matching "p:not(.x)" need not carry, and must not carry, the class x).
