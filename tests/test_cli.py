@@ -176,3 +176,15 @@ def test_the_console_script_pipes_utf8(filled, tmp_path):
         capture_output=True, env={"PYTHONIOENCODING": "ascii", "PATH": "/usr/bin:/bin"}, check=True)
     assert "La mayoría".encode("utf-8") in result.stdout
     assert result.stderr == b""
+
+
+def test_the_console_scripts_quick_exit_loses_no_output_and_keeps_the_status(filled):
+    """The console script exits without Python's last garbage collection (teardown.py)."""
+    command = [sys.executable, "-m", "peruwire_crawl.cli"]
+    exported = subprocess.run([*command, "export", "--format", "jsonl", "--db", filled], capture_output=True)
+    assert exported.returncode == 0
+    assert sorted(json.loads(line)["url"] for line in exported.stdout.splitlines()) == sorted(a["url"] for a in ARTICLES)
+    missing = subprocess.run([*command, "show", "999999", "--db", filled], capture_output=True, text=True)
+    assert missing.returncode == 1 and missing.stderr.startswith("peruwire: error: ")
+    assert subprocess.run([*command, "--help"], capture_output=True).returncode == 0
+    assert subprocess.run([*command, "no-such-command"], capture_output=True).returncode == 2

@@ -14,8 +14,18 @@ from collections.abc import Sequence
 import click
 
 from peruwire_crawl.cli.base import CommandError, cli
+from peruwire_crawl.teardown import freeze_for_exit
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "console_main"]
+
+
+def console_main() -> None:
+    """The console script: ``main``, then a quick exit (``peruwire_crawl.teardown``)."""
+    try:
+        status = main()
+    finally:
+        freeze_for_exit()  # also after --help, which exits from inside main
+    sys.exit(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,5 @@
 """``python -m peruwire_crawl.cli``: the ``peruwire`` command."""
 
-import sys
+from peruwire_crawl.cli import console_main
 
-from peruwire_crawl.cli import main
-
-sys.exit(main())
+console_main()
