@@ -83,6 +83,9 @@ DEFAULTS: dict[str, Any] = {
     # Article pages are read in a worker process, on the second core (peruwire_crawl/worker.py);
     # False reads them in the crawl's own process.
     "PERUWIRE_WORKER_PROCESS": True,
+    # Seconds between the ticks that let Twisted drop the timers the downloader cancelled
+    # (peruwire_crawl/timer_sweep.py); 0: no ticks, and a fast crawl holds 30 s of them.
+    "PERUWIRE_TIMER_SWEEP_INTERVAL": 1.0,
     # --- storage (peruwire_crawl/db/crawl.py, pipelines/store.py) ---
     "PERUWIRE_STORE_ENABLED": True,
     "PERUWIRE_STORE_BATCH_SIZE": 100,  # items per transaction: a crash loses at most this many

@@ -76,6 +76,8 @@ EXTENSIONS = {
     "peruwire_crawl.worker.WorkerProcess": 200,
     # Health checks, the summary line and the verdict (exit status).
     "peruwire_crawl.health.RunMonitor": 500,
+    # Cancelled download timeouts swept every second, not every 30 (peruwire_crawl/timer_sweep.py).
+    "peruwire_crawl.timer_sweep.CancelledTimerSweep": 600,
 }
 
 # Contracts of the spider's callbacks, run by `scrapy check peru` (peruwire_crawl/contracts.py).
