@@ -34,7 +34,7 @@ class CancelledTimerSweep:
     def from_crawler(cls, crawler):
         interval = crawler.settings.getfloat("PERUWIRE_TIMER_SWEEP_INTERVAL")
         if interval <= 0:
-            raise NotConfigured("PERUWIRE_TIMER_SWEEP_INTERVAL is 0")
+            raise NotConfigured("PERUWIRE_TIMER_SWEEP_INTERVAL is not above 0")
         sweep = cls(interval)
         crawler.signals.connect(sweep.engine_started, signal=signals.engine_started)
         crawler.signals.connect(sweep.engine_stopped, signal=signals.engine_stopped)
