@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from freshpython import fresh_python
 
 # In a fresh interpreter: the add-on applied to these settings (argv[1], JSON), then each
 # listed component loaded as Scrapy's managers load them; prints which heavy modules came in.
@@ -26,8 +25,7 @@ print(json.dumps(sorted(m for m in ("tldextract", "aiohttp") if m in sys.modules
 
 
 def modules_loaded(settings: dict) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(settings)],
-                         capture_output=True, text=True, check=True).stdout
+    out = fresh_python(PROBE, json.dumps(settings))
     return json.loads(out.splitlines()[-1])
 
 

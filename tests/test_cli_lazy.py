@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import subprocess
-import sys
+
+from freshpython import fresh_python
 
 import peruwire_crawl.cli as cli_package
 from peruwire_crawl.cli.base import COMMANDS, cli
@@ -23,5 +23,5 @@ def test_every_command_is_named_with_the_module_that_registers_it():
 def test_one_command_loads_neither_the_database_layer_nor_scrapy():
     probe = ("import sys\nfrom peruwire_crawl.cli import main\ntry:\n    main(['extract', '--help'])\n"
              "except SystemExit:\n    pass\nprint(sorted(m for m in ('sqlalchemy', 'alembic', 'scrapy') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    out = fresh_python(probe)
     assert out.strip().endswith("[]"), out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from freshpython import fresh_python
 from sqlalchemy import inspect, text
 
 from peruwire_crawl.db import queries
@@ -114,9 +115,6 @@ def test_the_shipped_head_read_without_alembic_is_alembics():
 
 
 def test_a_database_at_head_is_opened_without_importing_alembic(tmp_path):
-    import subprocess
-    import sys
-
     url = f"sqlite:///{tmp_path / 'at-head.db'}"
     engine = make_engine(url)
     upgrade_to_head(engine)
@@ -124,5 +122,4 @@ def test_a_database_at_head_is_opened_without_importing_alembic(tmp_path):
     code = ("import sys; from peruwire_crawl.db.engine import make_engine; "
             "from peruwire_crawl.db.migrate import upgrade_to_head; "
             f"upgrade_to_head(make_engine({url!r})); print('alembic' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip() == "False"
+    assert fresh_python(code).strip() == "False"

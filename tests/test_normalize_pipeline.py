@@ -5,6 +5,7 @@ import logging
 from dataclasses import asdict
 
 import pytest
+from freshpython import fresh_python
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scrapy.exceptions import DropItem
@@ -235,16 +236,12 @@ def test_missing_fetch_time_is_counted(pipeline):
 
 
 def test_a_run_that_normalises_nothing_loads_no_date_or_language_data():
-    import subprocess
-    import sys
-
     code = ("import sys; from scrapy.utils.test import get_crawler; from scrapy import Spider; "
             "from peruwire_crawl.addon import Peruwire; from pipelines.normalize import NormalizePipeline; "
             "pipeline = NormalizePipeline.from_crawler(get_crawler(Spider, {'ADDONS': {Peruwire: 0}})); "
             "getattr(pipeline, 'open_spider', lambda: None)(); "
             "print(sorted({'dateparser', 'lingua'} & set(sys.modules)))")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip() == "[]"
+    assert fresh_python(code).strip() == "[]"
 
 
 # --- properties --------------------------------------------------------------------------------

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from freshpython import fresh_python
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
@@ -53,8 +52,7 @@ reactor.run()
 
 
 def timers_held_after_a_second_and_a_half(settings: dict) -> int:
-    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(settings)],
-                         capture_output=True, text=True, check=True, timeout=60).stdout
+    out = fresh_python(PROBE, json.dumps(settings), timeout=60)
     return json.loads(out.splitlines()[-1])
 
 
